@@ -1,0 +1,275 @@
+//! The build pipeline, stage by stage: workspace → toolchain → discover →
+//! plan → schedule → publish → report. Each stage hands the next a typed
+//! value; nothing downstream reaches back upstream.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::cache::Cache;
+use crate::cli::Settings;
+use crate::digest::FileHasher;
+use crate::discover::{self, PackageGraph};
+use crate::exec::Executor;
+use crate::failure::Failure;
+use crate::plan::{self, buildinfo, Plan, PlanRequest, Root};
+use crate::publish;
+use crate::report::{self, Summary};
+use crate::rules::Platform;
+use crate::schedule::{self, Options};
+use crate::toolchain::Toolchain;
+use crate::workspace::config::Config;
+use crate::workspace::label::{self, Label};
+use crate::workspace::Workspace;
+
+/// Default module source when neither gobuildr.toml nor the environment
+/// names one.
+const DEFAULT_PROXY: &str = "https://proxy.golang.org";
+
+/// Where modules come from: gobuildr.toml, else $GOPROXY, else the default.
+fn module_proxy(config: &Config) -> String {
+    config
+        .modules
+        .proxy
+        .clone()
+        .or_else(|| std::env::var("GOPROXY").ok().filter(|p| !p.is_empty()))
+        .unwrap_or_else(|| DEFAULT_PROXY.to_string())
+}
+
+/// go.sum lines of every module in the workspace (and go.work.sum).
+fn load_sums(ws: &Workspace) -> buildinfo::Sums {
+    let mut sums = buildinfo::Sums::new();
+    let mut files: Vec<PathBuf> = ws
+        .modules
+        .iter()
+        .map(|(d, _)| ws.root.join(d).join("go.sum"))
+        .collect();
+    files.push(ws.root.join("go.work.sum"));
+    for f in files {
+        if let Ok(text) = std::fs::read_to_string(&f) {
+            buildinfo::parse_sums(&text, &mut sums);
+        }
+    }
+    sums
+}
+
+/// The directories the labels select, each with whether it was named
+/// explicitly.
+fn select_dirs(ws: &Workspace, labels: &[Label]) -> Result<BTreeMap<String, bool>, Failure> {
+    let modules: Vec<String> = ws
+        .modules
+        .iter()
+        .map(|(d, _)| d.to_string_lossy().to_string())
+        .collect();
+    let all = label::package_dirs(&ws.root, &modules);
+    let mut selected: BTreeMap<String, bool> = BTreeMap::new();
+    for l in labels {
+        for d in l.select(&all)? {
+            let e = selected.entry(d.clone()).or_insert(false);
+            *e |= l.is_explicit();
+        }
+    }
+    Ok(selected)
+}
+
+/// The selected packages of one platform's graph, checked against the
+/// labels' `:name` parts.
+fn roots(
+    ws: &Workspace,
+    graph: &PackageGraph,
+    selected: &BTreeMap<String, bool>,
+    labels: &[Label],
+) -> Result<Vec<Root>, Failure> {
+    let mut roots = Vec::new();
+    for p in graph.packages.values().filter(|p| !p.dep_only) {
+        let Some(dir) = ws.rel(&p.dir) else { continue };
+        let Some(&explicit) = selected.get(&dir) else {
+            continue;
+        };
+        for l in labels {
+            if let label::Pattern::Package { dir: ldir, .. } = &l.pattern {
+                if *ldir == dir && p.error.is_none() {
+                    l.check_name(&p.binary_name())?;
+                }
+            }
+        }
+        roots.push(Root {
+            import_path: p.import_path.clone(),
+            dir,
+            explicit,
+        });
+    }
+    Ok(roots)
+}
+
+/// Runs `go list` for every platform at once.
+fn discover_all(req: &[discover::Request]) -> Result<Vec<PackageGraph>, Failure> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = req
+            .iter()
+            .map(|r| s.spawn(move || discover::discover(r)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| Failure::Environment("bug: discovery thread panicked".into()))?
+                    .map_err(Failure::from)
+            })
+            .collect()
+    })
+}
+
+pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Failure> {
+    let start = Instant::now();
+    let ws = Workspace::find(&settings.start_dir)?;
+    let config = Config::load(&ws.root)?;
+    let cache = Cache::open(&settings.cache_dir)?;
+    let toolchain = Toolchain::locate(settings.go.as_deref(), cache.root())?;
+    let selected = select_dirs(&ws, &settings.labels)?;
+    let platforms = vec![Platform::new(
+        &toolchain.host_os,
+        &toolchain.host_arch,
+        None,
+    )];
+    let dirs: BTreeSet<String> = selected.keys().cloned().collect();
+    let proxy = module_proxy(&config);
+    let requests: Vec<discover::Request> = platforms
+        .iter()
+        .map(|p| discover::Request {
+            root: &ws.root,
+            toolchain: &toolchain,
+            scratch: cache.root(),
+            platform: p,
+            tags: &settings.tags,
+            dirs: &dirs,
+            proxy: &proxy,
+        })
+        .collect();
+    let graphs = discover_all(&requests)?;
+
+    let sums = load_sums(&ws);
+    let hasher = FileHasher::default();
+    let req = PlanRequest {
+        root: &ws.root,
+        toolchain: &toolchain,
+        tags: &settings.tags,
+        sums: &sums,
+        hasher: &hasher,
+    };
+    let mut plan = Plan::default();
+    for g in &graphs {
+        let roots = roots(&ws, g, &selected, &settings.labels)?;
+        plan::plan_platform(&mut plan, &req, g, &roots)?;
+    }
+
+    let exec = Executor::new(&cache, &toolchain);
+    if let Some(why) = exec.isolation_note() {
+        eprintln!(
+            "note: Linux namespaces are not available ({why}); actions run in plain temp dirs"
+        );
+    }
+    let progress = report::Progress::new(&plan, settings.quiet);
+    let run = schedule::run(
+        &plan,
+        &exec,
+        &Options {
+            jobs: settings.jobs,
+            keep_going: settings.keep_going,
+        },
+        &progress,
+        interrupt,
+    )
+    .map_err(|e| Failure::Environment(format!("starting {} workers: {e}", settings.jobs)))?;
+    progress.finish();
+
+    let out_root = settings
+        .out
+        .as_ref()
+        .map(|o| ws.root.join(o))
+        .unwrap_or_else(|| ws.root.join("gobuildr-out"));
+    let mut outputs = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    for t in &plan.targets {
+        let rec = &run.records[t.link.index()];
+        let Some(digest) = rec.output_digest("obj/a.out") else {
+            continue;
+        };
+        let dest = out_root.join(&t.out_rel);
+        match publish::publish(&cache, &digest, &dest) {
+            Ok(sha256) => outputs.push(report::OutputSummary {
+                label: t.label.clone(),
+                platform: t.platform.to_string(),
+                path: display_path(&ws.root, &dest),
+                sha256,
+                blake3: digest.to_hex(),
+            }),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    let failed: Vec<_> = run.failed().collect();
+    let seconds = start.elapsed().as_secs_f64();
+    let platform_names: Vec<String> = platforms.iter().map(|p| p.to_string()).collect();
+    let success = failed.is_empty() && errors.is_empty() && !run.interrupted;
+    if let Some(path) = &settings.summary_json {
+        let summary = Summary {
+            success,
+            toolchain: toolchain.version.clone(),
+            platforms: platform_names.clone(),
+            actions: report::counts(&run),
+            outputs,
+            skipped: plan
+                .skipped
+                .iter()
+                .map(|s| report::SkippedSummary {
+                    label: s.label.clone(),
+                    platform: s.platform.to_string(),
+                })
+                .collect(),
+            seconds,
+            action_list: report::action_list(&plan, &run),
+        };
+        let json =
+            serde_json::to_vec_pretty(&summary).map_err(|e| Failure::Environment(e.to_string()))?;
+        crate::cache::write_atomic(path, &json)?;
+    }
+    for s in &plan.skipped {
+        eprintln!(
+            "skipped {} on {}: build constraints exclude all its Go files",
+            s.label, s.platform
+        );
+    }
+    if run.interrupted {
+        return Err(Failure::Interrupted);
+    }
+    if !failed.is_empty() {
+        let names: Vec<String> = failed
+            .iter()
+            .map(|(n, _)| {
+                let a = &plan.graph[*n];
+                format!("{} {} ({})", a.kind, a.package, a.platform)
+            })
+            .collect();
+        return Err(Failure::Build(format!(
+            "build failed: {}",
+            names.join(", ")
+        )));
+    }
+    if !errors.is_empty() {
+        return Err(Failure::Environment(errors.join("\n")));
+    }
+    eprintln!(
+        "{}",
+        report::final_line(&plan, &platform_names, &run, seconds)
+    );
+    Ok(())
+}
+
+fn display_path(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .to_string()
+}

@@ -1,0 +1,214 @@
+//! The on-disk cache: a content-addressed store of blobs and an action cache.
+//!
+//! Layout under the cache root (each directory carries its format version):
+//! - `cas-v1/<2 hex>/<64 hex>`: blob contents, named by their blake3 digest;
+//! - `ac-v1/<2 hex>/<64 hex>.json`: for an action key, the digests of its
+//!   outputs and what the tool printed;
+//! - `tmp/`: sandboxes and files being written (same filesystem, so a
+//!   finished file moves into place with one rename).
+//!
+//! Invariants: every write is a temp file in the destination's directory
+//! followed by a rename, so a reader (in this or another process) sees the
+//! old entry, the new entry, or none, never a torn one. Every blob read for
+//! use is re-hashed first; a blob that does not match its name is deleted,
+//! and the action entry that pointed at it is treated as a miss.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::{ActionKey, FileDigest};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
+    move |source| CacheError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One output of an action, as recorded in the action cache.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OutputEntry {
+    /// Sandbox-relative name of the output.
+    pub name: String,
+    pub digest: FileDigest,
+    pub size: u64,
+}
+
+/// What the action cache records for one action key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActionEntry {
+    pub outputs: Vec<OutputEntry>,
+    /// What the tool printed (warnings survive a cache hit).
+    #[serde(default)]
+    pub output: String,
+    /// How long the action took when it ran.
+    pub seconds: f64,
+}
+
+pub struct Cache {
+    root: PathBuf,
+    cas: PathBuf,
+    ac: PathBuf,
+    tmp: PathBuf,
+    /// Blobs already re-hashed by this process: each is verified once per run.
+    verified: Mutex<HashSet<FileDigest>>,
+}
+
+impl Cache {
+    pub fn open(root: &Path) -> Result<Cache, CacheError> {
+        let cache = Cache {
+            root: root.to_path_buf(),
+            cas: root.join("cas-v1"),
+            ac: root.join("ac-v1"),
+            tmp: root.join("tmp"),
+            verified: Mutex::new(HashSet::new()),
+        };
+        for d in [&cache.cas, &cache.ac, &cache.tmp] {
+            fs::create_dir_all(d).map_err(io_err(d))?;
+        }
+        Ok(cache)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where sandboxes and in-flight files live.
+    pub fn tmp_dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    fn sharded(dir: &Path, hex: &str, suffix: &str) -> PathBuf {
+        dir.join(&hex[..2]).join(format!("{hex}{suffix}"))
+    }
+
+    pub fn blob_path(&self, d: &FileDigest) -> PathBuf {
+        Self::sharded(&self.cas, &d.to_hex(), "")
+    }
+
+    fn action_path(&self, k: &ActionKey) -> PathBuf {
+        Self::sharded(&self.ac, &k.to_hex(), ".json")
+    }
+
+    /// Moves a finished file (on the cache's filesystem) into the store and
+    /// returns its digest and size. The file is hashed, made read-only and
+    /// renamed into place; an identical blob already there is kept.
+    pub fn put_file(&self, path: &Path) -> Result<(FileDigest, u64), CacheError> {
+        let digest = FileDigest::of_file(path).map_err(io_err(path))?;
+        let size = fs::metadata(path).map_err(io_err(path))?.len();
+        let dest = self.blob_path(&digest);
+        if !dest.exists() {
+            let dir = dest.parent().unwrap_or(&self.cas);
+            fs::create_dir_all(dir).map_err(io_err(dir))?;
+            let mut perm = fs::metadata(path).map_err(io_err(path))?.permissions();
+            perm.set_readonly(true);
+            fs::set_permissions(path, perm).map_err(io_err(path))?;
+            if fs::rename(path, &dest).is_err() {
+                // Another filesystem (should not happen): copy atomically.
+                self.write_atomic(&dest, &fs::read(path).map_err(io_err(path))?)?;
+            }
+        }
+        self.mark_verified(digest);
+        Ok((digest, size))
+    }
+
+    /// Stores bytes as a blob.
+    pub fn put_bytes(&self, data: &[u8]) -> Result<FileDigest, CacheError> {
+        let digest = FileDigest::of_bytes(data);
+        let dest = self.blob_path(&digest);
+        if !dest.exists() {
+            self.write_atomic(&dest, data)?;
+        }
+        self.mark_verified(digest);
+        Ok(digest)
+    }
+
+    fn mark_verified(&self, d: FileDigest) {
+        if let Ok(mut v) = self.verified.lock() {
+            v.insert(d);
+        }
+    }
+
+    /// True if the blob is present and its contents hash to its name. A blob
+    /// that does not is removed, so that whoever needs it rebuilds it.
+    pub fn verify_blob(&self, d: &FileDigest) -> bool {
+        if self.verified.lock().map(|v| v.contains(d)).unwrap_or(false) {
+            return true;
+        }
+        let path = self.blob_path(d);
+        match FileDigest::of_file(&path) {
+            Ok(actual) if actual == *d => {
+                self.mark_verified(*d);
+                true
+            }
+            Ok(_) => {
+                let _ = fs::remove_file(&path);
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The action entry for a key, if present, parseable and with every
+    /// output blob intact. Anything less is a miss.
+    pub fn get_action(&self, k: &ActionKey) -> Option<ActionEntry> {
+        let path = self.action_path(k);
+        let data = fs::read(&path).ok()?;
+        let entry: ActionEntry = match serde_json::from_slice(&data) {
+            Ok(e) => e,
+            Err(_) => {
+                let _ = fs::remove_file(&path);
+                return None;
+            }
+        };
+        if entry.outputs.iter().all(|o| self.verify_blob(&o.digest)) {
+            Some(entry)
+        } else {
+            let _ = fs::remove_file(&path);
+            None
+        }
+    }
+
+    /// Records an action entry (after all its blobs are stored).
+    pub fn put_action(&self, k: &ActionKey, entry: &ActionEntry) -> Result<(), CacheError> {
+        let data = serde_json::to_vec(entry).map_err(|e| CacheError::Io {
+            path: self.action_path(k),
+            source: e.into(),
+        })?;
+        self.write_atomic(&self.action_path(k), &data)
+    }
+
+    /// Writes `data` to `dest` through a temp file in the same directory.
+    pub fn write_atomic(&self, dest: &Path, data: &[u8]) -> Result<(), CacheError> {
+        write_atomic(dest, data)
+    }
+}
+
+/// Writes a file so that readers see either the old contents or the new,
+/// never a partial file: temp file in the same directory, then rename. No
+/// fsync: a torn file after a power loss fails its digest check on read.
+pub fn write_atomic(dest: &Path, data: &[u8]) -> Result<(), CacheError> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir))?;
+    tmp.write_all(data).map_err(io_err(dest))?;
+    tmp.persist(dest).map_err(|e| CacheError::Io {
+        path: dest.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! Raw command-line flags, as clap parses them. Nothing is resolved here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gobuildr",
+    version,
+    about = "Hermetic, reproducible builds for Go modules and workspaces"
+)]
+pub struct Cli {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Cache directory (default: $GOBUILDR_CACHE, else $XDG_CACHE_HOME/gobuildr).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// The `go` command to use (default: `go` on PATH).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub go: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build packages and binaries.
+    Build(BuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// What to build: //..., //dir/..., //dir, //dir:name, ./..., ./dir (default //...).
+    pub labels: Vec<String>,
+    /// Build tags, comma-separated (as go build -tags).
+    #[arg(long, value_name = "TAGS")]
+    pub tags: Vec<String>,
+    /// Parallel actions (default: the number of cores).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Keep building what does not depend on a failed action.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Output root (default: gobuildr-out at the workspace root).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write a machine-readable summary of the build to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+    /// Print only errors and the final line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,101 @@
+//! The command line in two stages: raw flags ([`args`]), then resolved
+//! [`Settings`] in which every default is decided and every value checked.
+//! No work starts before Settings exist.
+
+pub mod args;
+
+use std::path::PathBuf;
+
+use crate::workspace::label::{Label, LabelError};
+
+/// Everything a build needs to know from the user, resolved.
+#[derive(Debug)]
+pub struct Settings {
+    pub start_dir: PathBuf,
+    pub cache_dir: PathBuf,
+    pub go: Option<PathBuf>,
+    pub labels: Vec<Label>,
+    pub tags: Vec<String>,
+    pub jobs: usize,
+    pub keep_going: bool,
+    /// Relative paths are taken from the workspace root.
+    pub out: Option<PathBuf>,
+    pub summary_json: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+/// The default cache: $GOBUILDR_CACHE, else $XDG_CACHE_HOME/gobuildr, else
+/// ~/.cache/gobuildr.
+fn default_cache_dir() -> PathBuf {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("GOBUILDR_CACHE")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("gobuildr")))
+        .or_else(|| env("HOME").map(|h| h.join(".cache").join("gobuildr")))
+        .unwrap_or_else(|| std::env::temp_dir().join("gobuildr-cache"))
+}
+
+/// Splits `-tags a,b --tags c` into tags, in order, without empties or repeats.
+fn split_tags(raw: &[String]) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for t in raw.iter().flat_map(|r| r.split([',', ' '])) {
+        if !t.is_empty() && !tags.iter().any(|x| x == t) {
+            tags.push(t.to_string());
+        }
+    }
+    tags
+}
+
+impl Settings {
+    pub fn resolve(cli: &args::Cli, build: &args::BuildArgs) -> Result<Settings, LabelError> {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let start_dir = match &cli.dir {
+            Some(d) => cwd.join(d),
+            None => cwd.clone(),
+        };
+        let labels = if build.labels.is_empty() {
+            vec![Label::parse("//...")?]
+        } else {
+            build
+                .labels
+                .iter()
+                .map(|l| Label::parse(l))
+                .collect::<Result<_, _>>()?
+        };
+        let jobs = build.jobs.filter(|j| *j > 0).unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        Ok(Settings {
+            start_dir,
+            cache_dir: cli
+                .cache_dir
+                .as_ref()
+                .map(|d| cwd.join(d))
+                .unwrap_or_else(default_cache_dir),
+            go: cli.go.clone(),
+            labels,
+            tags: split_tags(&build.tags),
+            jobs,
+            keep_going: build.keep_going,
+            out: build.out.clone(),
+            summary_json: build.summary_json.as_ref().map(|p| cwd.join(p)),
+            quiet: build.quiet,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tags() {
+        assert_eq!(
+            super::split_tags(&["a,b".into(), "b c".into()]),
+            vec!["a", "b", "c"]
+        );
+    }
+}

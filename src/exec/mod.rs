@@ -1,0 +1,290 @@
+//! The sandbox: each action runs in its own temp dir, with its declared
+//! inputs staged read-only at stable relative paths, a cleared and fixed
+//! environment, and (on Linux, where the kernel allows) fresh user, mount
+//! and network namespaces.
+//!
+//! Invariant: nothing of the caller's environment, working directory or
+//! absolute paths reaches a tool except through the `${SB}`, `${TOOLDIR}`
+//! and `${GOROOT}` placeholders, whose values never reach an output
+//! (`-trimpath` rewrites them away; the linker gets an empty GOROOT).
+
+mod namespace;
+mod pack;
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime};
+
+use crate::cache::{Cache, OutputEntry};
+use crate::plan::{Action, Source, GOROOT, SB, TOOLDIR};
+use crate::toolchain::Toolchain;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("sandbox {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("starting {tool}: {source}")]
+    Spawn {
+        tool: String,
+        source: std::io::Error,
+    },
+    #[error("cache: {0}")]
+    Cache(#[from] crate::cache::CacheError),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExecError + '_ {
+    move |source| ExecError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The result of running one action: kept whether it succeeded or not.
+#[derive(Debug, Clone)]
+pub struct ExecResult {
+    pub success: bool,
+    /// What the tool printed, with sandbox paths rewritten for the user.
+    pub output: String,
+    pub seconds: f64,
+    /// The outputs, stored in the CAS (empty when the action failed).
+    pub outputs: Vec<OutputEntry>,
+}
+
+/// Environment every tool gets, besides the action's own (platform, GOROOT).
+fn fixed_env() -> [(&'static str, &'static str); 8] {
+    [
+        ("GOTOOLCHAIN", "local"),
+        ("GOFLAGS", ""),
+        ("GOPROXY", "off"),
+        ("GOENV", "off"),
+        ("GO111MODULE", "on"),
+        ("TZ", "UTC"),
+        ("LC_ALL", "C"),
+        ("PATH", "/usr/bin:/bin"),
+    ]
+}
+
+/// Child processes currently running, so that Ctrl-C can stop them.
+static RUNNING: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
+
+fn track(pid: u32, running: bool) {
+    if let Ok(mut set) = RUNNING.lock() {
+        let set = set.get_or_insert_with(HashSet::new);
+        if running {
+            set.insert(pid);
+        } else {
+            set.remove(&pid);
+        }
+    }
+}
+
+/// Stops every running tool (on interrupt).
+pub fn kill_running() {
+    if let Ok(set) = RUNNING.lock() {
+        for pid in set.iter().flatten() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+pub struct Executor<'a> {
+    pub cache: &'a Cache,
+    pub toolchain: &'a Toolchain,
+    /// Namespaces are used when the kernel allows them.
+    pub isolation: namespace::Isolation,
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(cache: &'a Cache, toolchain: &'a Toolchain) -> Executor<'a> {
+        Executor {
+            cache,
+            toolchain,
+            isolation: namespace::Isolation::probe(),
+        }
+    }
+
+    /// Whether actions run in namespaces, and if not, why.
+    pub fn isolation_note(&self) -> Option<&str> {
+        self.isolation.note()
+    }
+
+    fn substitute(&self, s: &str, sb: &Path) -> String {
+        s.replace(SB, &sb.to_string_lossy())
+            .replace(TOOLDIR, &self.toolchain.tool_dir.to_string_lossy())
+            .replace(GOROOT, &self.toolchain.goroot.to_string_lossy())
+    }
+
+    /// Puts every input at its place in the sandbox. `blobs` gives, for
+    /// each input, the CAS blob of an `Output` source.
+    fn stage(
+        &self,
+        action: &Action,
+        blobs: &[Option<PathBuf>],
+        sb: &Path,
+    ) -> Result<(), ExecError> {
+        for d in ["obj", "pkg", "include", "tmp", "home"] {
+            let p = sb.join(d);
+            fs::create_dir_all(&p).map_err(io_err(&p))?;
+        }
+        let src = sb.join("src");
+        match &action.src_link {
+            Some(dir) => std::os::unix::fs::symlink(dir, &src).map_err(io_err(&src))?,
+            None => fs::create_dir(&src).map_err(io_err(&src))?,
+        }
+        for (input, blob) in action.inputs.iter().zip(blobs) {
+            if action.src_link.is_some() && input.at.starts_with("src/") {
+                continue;
+            }
+            let dest = sb.join(&input.at);
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent).map_err(io_err(parent))?;
+            }
+            match (&input.source, blob) {
+                (
+                    Source::File {
+                        path,
+                        immutable: true,
+                        ..
+                    },
+                    _,
+                ) => std::os::unix::fs::symlink(path, &dest).map_err(io_err(&dest))?,
+                (Source::File { path, .. }, _) => {
+                    // A copy, so an edit during the build cannot change what
+                    // the tool reads after the file was hashed.
+                    fs::copy(path, &dest).map_err(io_err(path))?;
+                    set_readonly(&dest, true)?;
+                }
+                (Source::Output { .. }, Some(blob)) if !input.writable => {
+                    if fs::hard_link(blob, &dest).is_err() {
+                        fs::copy(blob, &dest).map_err(io_err(blob))?;
+                    }
+                }
+                (Source::Output { .. }, Some(blob)) => {
+                    fs::copy(blob, &dest).map_err(io_err(blob))?;
+                    set_readonly(&dest, false)?;
+                }
+                (Source::Output { name, .. }, None) => {
+                    return Err(ExecError::Io {
+                        path: dest,
+                        source: std::io::Error::other(format!("bug: no blob for output {name}")),
+                    })
+                }
+                (Source::Generated(bytes), _) => {
+                    let text = self.substitute(&String::from_utf8_lossy(bytes), sb);
+                    fs::write(&dest, text).map_err(io_err(&dest))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one action in a fresh sandbox and stores its outputs.
+    pub fn run(&self, action: &Action, blobs: &[Option<PathBuf>]) -> Result<ExecResult, ExecError> {
+        let start = Instant::now();
+        let tmp = self.cache.tmp_dir();
+        let dir = tempfile::Builder::new()
+            .prefix("sb-")
+            .tempdir_in(tmp)
+            .map_err(io_err(tmp))?;
+        let sb = dir.path().to_path_buf();
+        self.stage(action, blobs, &sb)?;
+        let (success, raw) = if action.argv.first().map(String::as_str) == Some("pack") {
+            pack::run(&sb, &action.argv[2], &action.argv[3..])
+        } else {
+            self.spawn(action, &sb)?
+        };
+        let output = rewrite_paths(&raw, &sb, &action.src_display);
+        let mut outputs = Vec::new();
+        if success {
+            for name in &action.outputs {
+                let path = sb.join(name);
+                let f = fs::File::options()
+                    .write(true)
+                    .open(&path)
+                    .map_err(io_err(&path))?;
+                // Outputs carry no time: the CAS and gobuildr-out see mtime 0.
+                f.set_modified(SystemTime::UNIX_EPOCH)
+                    .map_err(io_err(&path))?;
+                drop(f);
+                let (digest, size) = self.cache.put_file(&path)?;
+                outputs.push(OutputEntry {
+                    name: name.clone(),
+                    digest,
+                    size,
+                });
+            }
+        }
+        make_removable(&sb);
+        Ok(ExecResult {
+            success,
+            output,
+            seconds: start.elapsed().as_secs_f64(),
+            outputs,
+        })
+    }
+
+    fn spawn(&self, action: &Action, sb: &Path) -> Result<(bool, String), ExecError> {
+        let argv: Vec<String> = action.argv.iter().map(|a| self.substitute(a, sb)).collect();
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .current_dir(sb)
+            .env_clear()
+            .envs(fixed_env())
+            .env("HOME", sb.join("home"))
+            .env("TMPDIR", sb.join("tmp"))
+            .envs(
+                action
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.substitute(v, sb))),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        self.isolation.apply(&mut cmd, sb);
+        let child = cmd.spawn().map_err(|source| ExecError::Spawn {
+            tool: argv[0].clone(),
+            source,
+        })?;
+        let pid = child.id();
+        track(pid, true);
+        let out = child.wait_with_output();
+        track(pid, false);
+        let out = out.map_err(|source| ExecError::Spawn {
+            tool: argv[0].clone(),
+            source,
+        })?;
+        let mut text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        Ok((out.status.success(), text))
+    }
+}
+
+fn set_readonly(path: &Path, ro: bool) -> Result<(), ExecError> {
+    let mut perm = fs::metadata(path).map_err(io_err(path))?.permissions();
+    perm.set_readonly(ro);
+    fs::set_permissions(path, perm).map_err(io_err(path))
+}
+
+/// Read-only staged copies would stop the temp dir's removal on some
+/// systems; give directories back their write bit.
+fn make_removable(sb: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = fs::set_permissions(sb, fs::Permissions::from_mode(0o755));
+}
+
+/// Tool messages name sandbox files; show them as the user knows them.
+fn rewrite_paths(text: &str, sb: &Path, src_display: &str) -> String {
+    let sb = sb.to_string_lossy();
+    text.replace(&format!("{sb}/src/"), src_display)
+        .replace(&format!("{sb}/"), "")
+}

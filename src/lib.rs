@@ -1,0 +1,33 @@
+//! gobuildr: hermetic, reproducible builds for Go, with no BUILD files.
+//!
+//! Reading map, in pipeline order:
+//! - [`cli`]: raw flags, then resolved `Settings`.
+//! - [`workspace`]: the root (go.work / go.mod), labels, gobuildr.toml, the
+//!   canonical meaning of go.mod.
+//! - [`toolchain`]: which Go, and its identity digest.
+//! - [`discover`]: one `go list -deps -json` per platform → package graph.
+//! - [`rules`]: the Go rule set and platform table, embedded from `rules/`.
+//! - [`plan`]: packages × platforms → action graph.
+//! - [`digest`]: typed digests and the canonical key encoder.
+//! - [`cache`]: content-addressed store and action cache.
+//! - [`exec`]: the sandbox each action runs in.
+//! - [`schedule`]: parallel execution, cache look-ups.
+//! - [`publish`]: binaries into gobuildr-out.
+//! - [`report`]: progress, summaries.
+//! - [`build`]: the pipeline that ties the stages together; [`failure`]
+//!   sorts what can go wrong into exit codes.
+
+pub mod build;
+pub mod cache;
+pub mod cli;
+pub mod digest;
+pub mod discover;
+pub mod exec;
+pub mod failure;
+pub mod plan;
+pub mod publish;
+pub mod report;
+pub mod rules;
+pub mod schedule;
+pub mod toolchain;
+pub mod workspace;

@@ -1,0 +1,28 @@
+//! Parse, run, map the outcome to an exit code. Nothing else.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use clap::Parser;
+use gobuildr::cli::{args, Settings};
+use gobuildr::failure::Failure;
+
+fn run() -> Result<(), Failure> {
+    let cli = args::Cli::parse();
+    let interrupt = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupt))
+        .map_err(|e| Failure::Environment(format!("installing the Ctrl-C handler: {e}")))?;
+    match &cli.command {
+        args::Command::Build(b) => {
+            let settings = Settings::resolve(&cli, b)?;
+            gobuildr::build::build(&settings, &interrupt)
+        }
+    }
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("gobuildr: {e}");
+        std::process::exit(e.exit_code());
+    }
+}

@@ -1,0 +1,186 @@
+//! The Go rule set, as data embedded from `rules/`.
+//!
+//! Each action kind has one rule file; its full text is part of the key of
+//! every action of that kind, so editing a rule re-runs exactly the actions
+//! it shapes. The platform table (variants, defaults, pie platforms) lives
+//! here too. Logic that decides flags per package stays in `plan`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+pub const COMPILE_TOML: &str = include_str!("../rules/compile.toml");
+pub const ASM_TOML: &str = include_str!("../rules/asm.toml");
+pub const PACK_TOML: &str = include_str!("../rules/pack.toml");
+pub const LINK_TOML: &str = include_str!("../rules/link.toml");
+pub const PLATFORMS_TOML: &str = include_str!("../rules/platforms.toml");
+
+#[derive(Debug, Deserialize)]
+pub struct CompileRule {
+    pub tool: String,
+    pub buildid: String,
+    pub concurrency: u32,
+    pub incomplete_std: Vec<String>,
+    pub default_lang: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AsmRule {
+    pub tool: String,
+    pub include_dir: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PackRule {
+    pub mode: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LinkRule {
+    pub tool: String,
+    pub flags: Vec<String>,
+    pub clear_goroot: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Variant {
+    pub var: String,
+    pub default: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PlatformTable {
+    pub variants: BTreeMap<String, Variant>,
+    pub pie_goos: Vec<String>,
+    pub shared_codegen_goos: Vec<String>,
+    pub first_class: Vec<String>,
+}
+
+pub struct Rules {
+    pub compile: CompileRule,
+    pub asm: AsmRule,
+    pub pack: PackRule,
+    pub link: LinkRule,
+    pub platforms: PlatformTable,
+}
+
+/// The embedded rules, parsed once. They are compiled into the binary and
+/// checked by unit tests, so a parse failure is a bug in gobuildr itself.
+pub fn rules() -> &'static Rules {
+    static RULES: OnceLock<Rules> = OnceLock::new();
+    RULES.get_or_init(|| {
+        fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> T {
+            toml::from_str(text)
+                .unwrap_or_else(|e| panic!("bug: embedded rules/{name} is invalid: {e}"))
+        }
+        Rules {
+            compile: parse("compile.toml", COMPILE_TOML),
+            asm: parse("asm.toml", ASM_TOML),
+            pack: parse("pack.toml", PACK_TOML),
+            link: parse("link.toml", LINK_TOML),
+            platforms: parse("platforms.toml", PLATFORMS_TOML),
+        }
+    })
+}
+
+/// A target platform: GOOS/GOARCH and the value of its variant variable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Platform {
+    pub goos: String,
+    pub goarch: String,
+    /// The variant as the user wrote it (`v3` in `linux/amd64/v3`), if any.
+    pub variant: Option<String>,
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.goos, self.goarch)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Platform {
+    pub fn new(goos: &str, goarch: &str, variant: Option<&str>) -> Platform {
+        Platform {
+            goos: goos.to_string(),
+            goarch: goarch.to_string(),
+            variant: variant.map(str::to_string),
+        }
+    }
+
+    /// The variant variable and its effective value (`GOAMD64`, `v1`).
+    pub fn variant_env(&self) -> Option<(String, String)> {
+        rules().platforms.variants.get(&self.goarch).map(|v| {
+            (
+                v.var.clone(),
+                self.variant.clone().unwrap_or_else(|| v.default.clone()),
+            )
+        })
+    }
+
+    /// The directory name under gobuildr-out: `linux_amd64`, `linux_arm_v6`.
+    pub fn dir_name(&self) -> String {
+        self.to_string().replace('/', "_")
+    }
+
+    /// The environment that selects this platform, for go list and tools.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("GOOS".to_string(), self.goos.clone()),
+            ("GOARCH".to_string(), self.goarch.clone()),
+            ("CGO_ENABLED".to_string(), "0".to_string()),
+        ];
+        env.extend(self.variant_env());
+        env
+    }
+
+    pub fn exe_suffix(&self) -> &'static str {
+        if self.goos == "windows" {
+            ".exe"
+        } else {
+            ""
+        }
+    }
+
+    /// go build's default link mode for this platform: `exe` or `pie`.
+    pub fn link_buildmode(&self) -> &'static str {
+        if rules().platforms.pie_goos.contains(&self.goos) {
+            "pie"
+        } else {
+            "exe"
+        }
+    }
+
+    /// Whether compile and asm get `-shared` (pie code generation).
+    pub fn shared_codegen(&self) -> bool {
+        rules().platforms.shared_codegen_goos.contains(&self.goos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_rules_parse() {
+        let r = rules();
+        assert_eq!(r.compile.tool, "compile");
+        assert_eq!(r.platforms.first_class.len(), 8);
+    }
+
+    #[test]
+    fn variant_defaults() {
+        let p = Platform::new("linux", "amd64", None);
+        assert_eq!(p.variant_env(), Some(("GOAMD64".into(), "v1".into())));
+        assert_eq!(
+            Platform::new("linux", "arm", Some("6")).dir_name(),
+            "linux_arm_6"
+        );
+    }
+}

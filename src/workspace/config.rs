@@ -1,0 +1,53 @@
+//! `gobuildr.toml`: optional settings at the workspace root.
+//!
+//! Everything in it that can change an output is explicit here, never taken
+//! from the caller's environment.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::WorkspaceError;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Named platform sets: `release = ["linux/amd64", ...]`.
+    #[serde(default)]
+    pub platforms: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub modules: ModulesConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModulesConfig {
+    /// The GOPROXY list modules are fetched from.
+    pub proxy: Option<String>,
+}
+
+pub const FILE_NAME: &str = "gobuildr.toml";
+
+impl Config {
+    /// Loads `gobuildr.toml` from the root, or the defaults if there is none.
+    pub fn load(root: &Path) -> Result<Config, WorkspaceError> {
+        let path = root.join(FILE_NAME);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => return Err(WorkspaceError::Io { path, source }),
+        };
+        toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start].lines().count().max(1))
+                .unwrap_or(1);
+            WorkspaceError::Parse {
+                path,
+                line,
+                msg: e.message().to_string(),
+            }
+        })
+    }
+}

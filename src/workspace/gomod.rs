@@ -1,0 +1,217 @@
+//! The meaning of go.mod and go.work, independent of their layout.
+//!
+//! A go.mod is parsed into directives; comments, blank lines, block versus
+//! single-line form and the order of requirements are dropped. Two files with
+//! the same meaning give the same [`GoMod::canonical`] digest, which is what
+//! may enter a key (never the file's bytes).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::WorkspaceError;
+use crate::digest::{kind, Digest, KeyEncoder};
+
+/// One directive: its verb and its arguments (unquoted, `// indirect`
+/// comments dropped: they do not change the build).
+type Directive = (String, Vec<String>);
+
+fn parse_error(path: &Path, line: usize, msg: impl Into<String>) -> WorkspaceError {
+    WorkspaceError::Parse {
+        path: path.to_path_buf(),
+        line,
+        msg: msg.into(),
+    }
+}
+
+/// Splits one line into tokens: bare words and quoted strings, stopping at
+/// a `//` comment.
+fn tokens(path: &Path, lineno: usize, line: &str) -> Result<Vec<String>, WorkspaceError> {
+    let mut out = Vec::new();
+    let mut chars = line.char_indices().peekable();
+    while let Some(&(i, c)) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+        } else if line[i..].starts_with("//") {
+            break;
+        } else if c == '"' || c == '`' {
+            chars.next();
+            let mut s = String::new();
+            let mut closed = false;
+            while let Some((_, c2)) = chars.next() {
+                if c2 == c {
+                    closed = true;
+                    break;
+                }
+                if c == '"' && c2 == '\\' {
+                    if let Some((_, esc)) = chars.next() {
+                        s.push(esc);
+                    }
+                    continue;
+                }
+                s.push(c2);
+            }
+            if !closed {
+                return Err(parse_error(path, lineno, "unterminated quoted string"));
+            }
+            out.push(s);
+        } else if c == '(' || c == ')' {
+            chars.next();
+            out.push(c.to_string());
+        } else {
+            let start = i;
+            let mut end = line.len();
+            while let Some(&(j, c2)) = chars.peek() {
+                if c2.is_whitespace() || c2 == '(' || c2 == ')' || line[j..].starts_with("//") {
+                    end = j;
+                    break;
+                }
+                chars.next();
+            }
+            out.push(line[start..end].to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Parses the directive structure shared by go.mod and go.work.
+fn directives(path: &Path, text: &str) -> Result<Vec<Directive>, WorkspaceError> {
+    let mut out = Vec::new();
+    let mut block: Option<String> = None;
+    for (i, line) in text.lines().enumerate() {
+        let lineno = i + 1;
+        let toks = tokens(path, lineno, line)?;
+        if toks.is_empty() {
+            continue;
+        }
+        if let Some(verb) = &block {
+            if toks[0] == ")" {
+                block = None;
+            } else {
+                out.push((verb.clone(), toks));
+            }
+            continue;
+        }
+        let verb = toks[0].clone();
+        let args = toks[1..].to_vec();
+        if args.len() == 1 && args[0] == "(" {
+            block = Some(verb);
+        } else if args.first().map(|a| a == "(").unwrap_or(false)
+            && args.last().map(|a| a == ")").unwrap_or(false)
+        {
+            // `require ()`: an empty block.
+        } else {
+            out.push((verb, args));
+        }
+    }
+    if block.is_some() {
+        return Err(parse_error(
+            path,
+            text.lines().count(),
+            "unterminated block",
+        ));
+    }
+    Ok(out)
+}
+
+fn read(path: &Path) -> Result<String, WorkspaceError> {
+    std::fs::read_to_string(path).map_err(|source| WorkspaceError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The meaning of one go.mod file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GoMod {
+    pub module: String,
+    pub go: Option<String>,
+    /// Every other directive, sorted, so order and layout never matter.
+    pub rest: BTreeSet<Directive>,
+}
+
+impl GoMod {
+    pub fn load(path: &Path) -> Result<GoMod, WorkspaceError> {
+        Self::parse(path, &read(path)?)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<GoMod, WorkspaceError> {
+        let mut m = GoMod::default();
+        for (verb, args) in directives(path, text)? {
+            match verb.as_str() {
+                "module" => {
+                    m.module = args
+                        .first()
+                        .cloned()
+                        .ok_or_else(|| parse_error(path, 0, "module directive without a path"))?
+                }
+                "go" => m.go = args.first().cloned(),
+                _ => {
+                    m.rest.insert((verb, args));
+                }
+            }
+        }
+        if m.module.is_empty() {
+            return Err(parse_error(path, 1, "no module directive"));
+        }
+        Ok(m)
+    }
+
+    /// A digest of the meaning: the same for any layout of the same file.
+    pub fn canonical(&self) -> Digest<kind::File> {
+        let mut e = KeyEncoder::<kind::File>::new("go.mod");
+        e.str("module", &self.module);
+        e.str("go", self.go.as_deref().unwrap_or(""));
+        for (verb, args) in &self.rest {
+            e.str("verb", verb).strs("args", args);
+        }
+        e.finish()
+    }
+}
+
+/// The meaning of a go.work file: the module directories it uses.
+#[derive(Debug, Clone, Default)]
+pub struct GoWork {
+    pub uses: Vec<PathBuf>,
+}
+
+impl GoWork {
+    pub fn load(path: &Path) -> Result<GoWork, WorkspaceError> {
+        let text = read(path)?;
+        let mut uses: Vec<PathBuf> = directives(path, &text)?
+            .into_iter()
+            .filter(|(verb, _)| verb == "use")
+            .filter_map(|(_, args)| {
+                args.first()
+                    .map(|a| PathBuf::from(a.trim_start_matches("./")))
+            })
+            .collect();
+        uses.sort();
+        uses.dedup();
+        if uses.is_empty() {
+            return Err(parse_error(path, 1, "go.work uses no modules"));
+        }
+        Ok(GoWork { uses })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_does_not_change_meaning() {
+        let a =
+            "module example.com/x\n\ngo 1.22\n\nrequire (\n\ta v1.0.0\n\tb v2.0.0 // indirect\n)\n";
+        let b = "// a comment\nmodule   \"example.com/x\" // trailing\ngo 1.22\nrequire b v2.0.0\n\n\nrequire a v1.0.0\n";
+        let p = Path::new("go.mod");
+        assert_eq!(
+            GoMod::parse(p, a).unwrap().canonical(),
+            GoMod::parse(p, b).unwrap().canonical()
+        );
+        let c = "module example.com/x\ngo 1.23\nrequire a v1.0.0\nrequire b v2.0.0\n";
+        assert_ne!(
+            GoMod::parse(p, a).unwrap().canonical(),
+            GoMod::parse(p, c).unwrap().canonical()
+        );
+    }
+}

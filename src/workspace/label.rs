@@ -1,0 +1,301 @@
+//! Labels: how users name packages.
+//!
+//! Accepted forms (all relative to the workspace root): `//...`,
+//! `//dir/...`, `//dir`, `//dir:name`, and Go-style `./...`, `./dir`,
+//! `dir`, `dir/...`. A label prints back exactly as the user wrote it; the
+//! canonical form of a package is `//dir:name` (`//:name` at the root).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabelError {
+    #[error("invalid label {label:?}: {why}")]
+    Invalid { label: String, why: &'static str },
+    #[error("label {label} matches no package in the workspace{suggest}")]
+    NoMatch { label: String, suggest: String },
+    #[error("label {label} names binary {want:?}, but the package there builds {have:?}")]
+    WrongName {
+        label: String,
+        want: String,
+        have: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pattern {
+    /// Every package at or below a directory ("" is the root).
+    Below(String),
+    /// The package in one directory, optionally with its binary name.
+    Package { dir: String, name: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    raw: String,
+    pub pattern: Pattern,
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+fn clean_dir(label: &str, dir: &str) -> Result<String, LabelError> {
+    let dir = dir.trim_end_matches('/');
+    let invalid = |why| LabelError::Invalid {
+        label: label.to_string(),
+        why,
+    };
+    if dir.starts_with('/') {
+        return Err(invalid(
+            "absolute paths are not labels; use //dir relative to the workspace root",
+        ));
+    }
+    let mut parts = Vec::new();
+    for part in dir.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(invalid("labels cannot leave the workspace (..)")),
+            p if p.contains("...") => {
+                return Err(invalid("... is only allowed as the last element"))
+            }
+            p => parts.push(p),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+impl Label {
+    pub fn parse(raw: &str) -> Result<Label, LabelError> {
+        let body = if let Some(rest) = raw.strip_prefix("//") {
+            rest
+        } else if raw == "." {
+            ""
+        } else {
+            raw.strip_prefix("./").unwrap_or(raw)
+        };
+        if body.is_empty() && raw.is_empty() {
+            return Err(LabelError::Invalid {
+                label: raw.to_string(),
+                why: "empty label",
+            });
+        }
+        let pattern = if body == "..." {
+            Pattern::Below(String::new())
+        } else if let Some(dir) = body.strip_suffix("/...") {
+            Pattern::Below(clean_dir(raw, dir)?)
+        } else {
+            let (dir, name) = match body.split_once(':') {
+                Some((d, n)) if !n.is_empty() && !n.contains('/') => (d, Some(n.to_string())),
+                Some(_) => {
+                    return Err(LabelError::Invalid {
+                        label: raw.to_string(),
+                        why: "the name after ':' must be a plain binary name",
+                    })
+                }
+                None => (body, None),
+            };
+            Pattern::Package {
+                dir: clean_dir(raw, dir)?,
+                name,
+            }
+        };
+        Ok(Label {
+            raw: raw.to_string(),
+            pattern,
+        })
+    }
+
+    /// Whether the user named one package (not a wildcard).
+    pub fn is_explicit(&self) -> bool {
+        matches!(self.pattern, Pattern::Package { .. })
+    }
+
+    /// The package directories (relative to the root) this label selects out
+    /// of `dirs`, or an error that suggests the closest ones.
+    pub fn select<'a>(&self, dirs: &'a BTreeSet<String>) -> Result<Vec<&'a String>, LabelError> {
+        let found: Vec<&String> = match &self.pattern {
+            Pattern::Below(base) => dirs
+                .iter()
+                .filter(|d| base.is_empty() || *d == base || d.starts_with(&format!("{base}/")))
+                .collect(),
+            Pattern::Package { dir, .. } => dirs.iter().filter(|d| *d == dir).collect(),
+        };
+        if found.is_empty() {
+            let wanted = match &self.pattern {
+                Pattern::Below(d) | Pattern::Package { dir: d, .. } => d.as_str(),
+            };
+            return Err(LabelError::NoMatch {
+                label: self.raw.clone(),
+                suggest: suggestions(wanted, dirs),
+            });
+        }
+        Ok(found)
+    }
+
+    /// Checks a `:name` suffix against the binary name of the package found.
+    pub fn check_name(&self, have: &str) -> Result<(), LabelError> {
+        match &self.pattern {
+            Pattern::Package {
+                name: Some(want), ..
+            } if want != have => Err(LabelError::WrongName {
+                label: self.raw.clone(),
+                want: want.clone(),
+                have: have.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The canonical label of the package in `dir` whose binary is `name`.
+pub fn canonical(dir: &str, name: &str) -> String {
+    format!("//{dir}:{name}")
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn suggestions(wanted: &str, dirs: &BTreeSet<String>) -> String {
+    let last = |s: &str| s.rsplit('/').next().unwrap_or("").to_string();
+    let mut scored: Vec<(usize, &String)> = dirs
+        .iter()
+        .map(|d| {
+            let full = edit_distance(wanted, d);
+            let tail = edit_distance(&last(wanted), &last(d)) + 1;
+            (full.min(tail), d)
+        })
+        .collect();
+    scored.sort();
+    let close: Vec<String> = scored
+        .iter()
+        .take(3)
+        .filter(|(score, _)| *score <= wanted.len().max(3))
+        .map(|(_, d)| format!("//{d}"))
+        .collect();
+    if close.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", close.join(", "))
+    }
+}
+
+/// Directories under `root` that hold at least one non-test .go file,
+/// skipping what go's `./...` skips: testdata, vendor, names starting with
+/// `.` or `_`, gobuildr's own output, and nested modules not in `modules`.
+pub fn package_dirs(root: &Path, modules: &[String]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for m in modules {
+        walk(root, &root.join(m), modules, &mut out);
+    }
+    out
+}
+
+fn walk(root: &Path, dir: &Path, modules: &[String], out: &mut BTreeSet<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let rel = dir
+        .strip_prefix(root)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    let mut has_go = false;
+    let mut subdirs = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            if name.starts_with('.')
+                || name.starts_with('_')
+                || name == "testdata"
+                || name == "vendor"
+                || name == "gobuildr-out"
+            {
+                continue;
+            }
+            let sub_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let nested_module = e.path().join("go.mod").is_file() && !modules.contains(&sub_rel);
+            if !nested_module && !modules.contains(&sub_rel) {
+                subdirs.push(e.path());
+            }
+        } else if name.ends_with(".go")
+            && !name.ends_with("_test.go")
+            && !name.starts_with('.')
+            && !name.starts_with('_')
+        {
+            has_go = true;
+        }
+    }
+    if has_go {
+        out.insert(rel);
+    }
+    for s in subdirs {
+        walk(root, &s, modules, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms() {
+        assert_eq!(
+            Label::parse("//...").unwrap().pattern,
+            Pattern::Below(String::new())
+        );
+        assert_eq!(
+            Label::parse("./...").unwrap().pattern,
+            Pattern::Below(String::new())
+        );
+        assert_eq!(
+            Label::parse("//pkg/...").unwrap().pattern,
+            Pattern::Below("pkg".into())
+        );
+        assert_eq!(
+            Label::parse("//cmd/x:x").unwrap().pattern,
+            Pattern::Package {
+                dir: "cmd/x".into(),
+                name: Some("x".into())
+            }
+        );
+        assert_eq!(
+            Label::parse("./cmd/x").unwrap().pattern,
+            Label::parse("cmd/x").unwrap().pattern
+        );
+        assert!(Label::parse("//../x").is_err());
+        assert_eq!(Label::parse("//cmd/x:x").unwrap().to_string(), "//cmd/x:x");
+    }
+
+    #[test]
+    fn suggests_close_dirs() {
+        let dirs: BTreeSet<String> = ["cmd/server", "cmd/client", "internal/greet"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let err = Label::parse("//cmd/sever")
+            .unwrap()
+            .select(&dirs)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("//cmd/server"), "{err}");
+    }
+}
