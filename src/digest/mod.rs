@@ -10,8 +10,11 @@
 //! - in: [`KEY_FORMAT_VERSION`]; the rule text of the action's kind; the
 //!   toolchain identity; the tool argv with the sandbox root replaced by a
 //!   placeholder; the fixed environment; the platform tuple (GOOS, GOARCH,
-//!   variant, CGO_ENABLED); build tags; every input as (sandbox-relative
-//!   path, content digest); generated files (importcfg, embedcfg) by content.
+//!   variant, CGO_ENABLED); every input as (sandbox-relative path, content
+//!   digest); generated files (importcfg, embedcfg, importcfg.link with the
+//!   build info) by content. Build tags enter through what they change: the
+//!   files go list selects (inputs) and the build info of links (`-tags=`),
+//!   so changing a tag re-runs only the packages it affects.
 //! - never: mtimes, absolute paths, the caller's environment, map iteration
 //!   order, host name, user, time, number of cores. go.mod and go.work never
 //!   enter by bytes: their meaning reaches keys through argv (`-lang`),

@@ -103,8 +103,6 @@ pub struct Action {
     /// package directory, staged whole as `src` (assembly may include
     /// headers from its subdirectories, e.g. runtime's cgo/abi_amd64.h).
     pub src_link: Option<PathBuf>,
-    /// Build tags, part of the key.
-    pub tags: Vec<String>,
 }
 
 impl Action {
@@ -121,7 +119,6 @@ impl Action {
             .digest("toolchain", &toolchain.id)
             .str("platform", &self.platform.to_string())
             .strs("platform-env", &flatten(&self.platform.env()))
-            .strs("tags", &self.tags)
             .strs("argv", &self.argv)
             .strs("env", &flatten(&self.env))
             .strs("outputs", &self.outputs);
@@ -527,7 +524,6 @@ impl Planner<'_> {
             outputs,
             src_display: src_display.clone(),
             src_link: (!is_workspace_file(pkg)).then(|| pkg.dir.clone()),
-            tags: self.req.tags.to_vec(),
         };
         let has_asm = !pkg.s_files.is_empty();
         let mut header_inputs = Vec::new();
@@ -828,7 +824,6 @@ impl Planner<'_> {
             outputs: vec!["obj/a.out".into()],
             src_display: format!("{dir}/"),
             src_link: None,
-            tags: self.req.tags.to_vec(),
         };
         self.add(action)
     }
