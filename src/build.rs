@@ -129,7 +129,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     let cache = Cache::open(&settings.cache_dir)?;
     let toolchain = Toolchain::locate(settings.go.as_deref(), cache.root())?;
     let selected = select_dirs(&ws, &settings.labels)?;
-    let platforms = vec![Platform::new(
+    let platforms = [Platform::new(
         &toolchain.host_os,
         &toolchain.host_arch,
         None,

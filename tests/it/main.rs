@@ -1,0 +1,8 @@
+//! Integration tests: drive the real `gobuildr` binary on real workspaces
+//! (copies of `examples/`, or ones laid out in temp dirs) and compare with
+//! the real `go build`. Offline: modules come from a `file://` GOPROXY built
+//! from `examples/proxy-src`.
+
+mod support;
+
+mod build;

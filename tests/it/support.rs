@@ -1,0 +1,310 @@
+//! Shared fixtures: the gobuildr binary, a warm shared cache, the test
+//! module proxy, workspace copies and the go build oracle.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Scratch space that survives between test runs (warm caches).
+pub fn scratch() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// The cache every test shares unless a cold or private cache is the point.
+pub fn shared_cache() -> PathBuf {
+    scratch().join("shared-cache")
+}
+
+/// Builds the file:// module proxy from examples/proxy-src, once per run:
+/// `<mod>/@v/{list,<v>.info,<v>.mod,<v>.zip}`, zips in Go's module zip
+/// layout (`<mod>@<v>/<file>` entries).
+pub fn proxy() -> &'static Path {
+    static PROXY: OnceLock<PathBuf> = OnceLock::new();
+    PROXY.get_or_init(|| {
+        let out = scratch().join(format!("proxy-{}", std::process::id()));
+        let src = repo().join("examples/proxy-src");
+        let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for host in fs::read_dir(&src)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().is_dir())
+        {
+            for m in fs::read_dir(host.path()).unwrap().flatten() {
+                let name = m.file_name().to_string_lossy().to_string();
+                let Some((module, version)) = name.split_once('@') else {
+                    continue;
+                };
+                let module = format!("{}/{module}", host.file_name().to_string_lossy());
+                let dir = out.join(&module).join("@v");
+                fs::create_dir_all(&dir).unwrap();
+                fs::write(
+                    dir.join(format!("{version}.info")),
+                    format!("{{\"Version\":\"{version}\",\"Time\":\"2024-01-01T00:00:00Z\"}}\n"),
+                )
+                .unwrap();
+                fs::copy(m.path().join("go.mod"), dir.join(format!("{version}.mod"))).unwrap();
+                let mut zip = zip::ZipWriter::new(
+                    fs::File::create(dir.join(format!("{version}.zip"))).unwrap(),
+                );
+                let mut files = Vec::new();
+                collect_files(&m.path(), &m.path(), &mut files);
+                files.sort();
+                for rel in files {
+                    zip.start_file(
+                        format!("{module}@{version}/{rel}"),
+                        zip::write::SimpleFileOptions::default(),
+                    )
+                    .unwrap();
+                    zip.write_all(&fs::read(m.path().join(&rel)).unwrap())
+                        .unwrap();
+                }
+                zip.finish().unwrap();
+                versions
+                    .entry(module)
+                    .or_default()
+                    .push(version.to_string());
+            }
+        }
+        for (module, vs) in versions {
+            fs::write(out.join(&module).join("@v/list"), vs.join("\n") + "\n").unwrap();
+        }
+        out
+    })
+}
+
+fn collect_files(base: &Path, dir: &Path, out: &mut Vec<String>) {
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_files(base, &p, out);
+        } else {
+            out.push(p.strip_prefix(base).unwrap().to_string_lossy().to_string());
+        }
+    }
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap().flatten() {
+        let name = e.file_name();
+        if name == "gobuildr-out" {
+            continue;
+        }
+        let p = e.path();
+        if p.is_dir() {
+            copy_tree(&p, &to.join(&name));
+        } else {
+            fs::copy(&p, to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// A private copy of `examples/<name>` in a temp dir.
+pub fn example(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("ex-{name}-"))
+        .tempdir_in(scratch())
+        .unwrap();
+    copy_tree(&repo().join("examples").join(name), dir.path());
+    dir
+}
+
+/// Writes files (path → contents) under `root`.
+pub fn write_files(root: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let p = root.join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+}
+
+/// A gobuildr invocation with the test proxy and the shared cache.
+pub struct Gobuildr {
+    cmd: Command,
+}
+
+impl Gobuildr {
+    pub fn new(dir: &Path) -> Gobuildr {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gobuildr"));
+        cmd.current_dir(dir)
+            .env("GOBUILDR_CACHE", shared_cache())
+            .env("GOPROXY", format!("file://{}", proxy().display()))
+            .env("GOSUMDB", "off");
+        Gobuildr { cmd }
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(mut self, args: I) -> Self {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.arg(arg);
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+
+    pub fn cache(self, dir: &Path) -> Self {
+        self.env("GOBUILDR_CACHE", dir)
+    }
+
+    pub fn command(self) -> Command {
+        self.cmd
+    }
+
+    pub fn run(mut self) -> Output {
+        self.cmd.output().unwrap()
+    }
+
+    /// Runs `build` with a summary; panics with the output unless it succeeds.
+    pub fn build_ok(self, dir: &Path, extra: &[&str]) -> Summary {
+        let summary_path = dir.join(".summary.json");
+        let out = self
+            .args(["build", "-q", "--summary-json"])
+            .args([&summary_path])
+            .args(extra)
+            .run();
+        assert!(
+            out.status.success(),
+            "gobuildr build {extra:?} failed: {}",
+            stderr(&out)
+        );
+        Summary::load(&summary_path)
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// The parsed `--summary-json`.
+pub struct Summary(pub Value);
+
+impl Summary {
+    pub fn load(path: &Path) -> Summary {
+        Summary(serde_json::from_slice(&fs::read(path).unwrap()).unwrap())
+    }
+
+    pub fn executed(&self) -> u64 {
+        self.0["actions"]["executed"].as_u64().unwrap()
+    }
+
+    /// (kind, package) of every executed action, sorted.
+    pub fn executed_actions(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self.0["action_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["outcome"] == "executed")
+            .map(|a| {
+                (
+                    a["kind"].as_str().unwrap().to_string(),
+                    a["package"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// label → (path, sha256, blake3) per output.
+    pub fn outputs(&self) -> BTreeMap<String, (String, String, String)> {
+        self.0["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    format!(
+                        "{} {}",
+                        o["label"].as_str().unwrap(),
+                        o["platform"].as_str().unwrap()
+                    ),
+                    (
+                        o["path"].as_str().unwrap().to_string(),
+                        o["sha256"].as_str().unwrap().to_string(),
+                        o["blake3"].as_str().unwrap().to_string(),
+                    ),
+                )
+            })
+            .collect()
+    }
+}
+
+/// The oracle: `CGO_ENABLED=0 go build -trimpath -buildvcs=false
+/// -ldflags=-buildid=` of the package in `pkg_dir`, with the test proxy.
+pub fn go_build(pkg_dir: &Path, env: &[(&str, &str)], flags: &[&str]) -> Vec<u8> {
+    let out_dir = tempfile::tempdir_in(scratch()).unwrap();
+    let bin = out_dir.path().join("bin");
+    let mut cmd = Command::new("go");
+    cmd.current_dir(pkg_dir)
+        .env("CGO_ENABLED", "0")
+        .env("GOFLAGS", "")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", format!("file://{}", proxy().display()))
+        .env("GOSUMDB", "off")
+        .env("GOMODCACHE", scratch().join("oracle-modcache"))
+        .envs(env.iter().copied())
+        .args([
+            "build",
+            "-trimpath",
+            "-buildvcs=false",
+            "-ldflags=-buildid=",
+            "-o",
+        ])
+        .arg(&bin)
+        .args(flags)
+        .arg(".");
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "go build in {} failed: {}",
+        pkg_dir.display(),
+        stderr(&out)
+    );
+    fs::read(&bin).unwrap()
+}
+
+/// `go version -m` of a binary, without the first line (which names the file).
+pub fn go_version_m(bin: &Path) -> String {
+    let out = Command::new("go")
+        .arg("version")
+        .arg("-m")
+        .arg(bin)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Where the package of a canonical label lives: `//cmd/x:x` → `cmd/x`.
+pub fn label_dir(label: &str) -> &str {
+    label.trim_start_matches("//").split(':').next().unwrap()
+}
