@@ -17,7 +17,7 @@ use crate::failure::Failure;
 use crate::plan::{self, buildinfo, Plan, PlanRequest, Root};
 use crate::publish;
 use crate::report::{self, Summary};
-use crate::rules::Platform;
+use crate::rules::{rules, Platform};
 use crate::schedule::{self, Options};
 use crate::toolchain::Toolchain;
 use crate::workspace::config::Config;
@@ -104,6 +104,49 @@ fn roots(
     Ok(roots)
 }
 
+/// The platforms to build for: set names expanded (gobuildr.toml's
+/// [platforms] first, then the built-in `first-class`), each checked against
+/// what the toolchain can target; the host when none are given.
+fn resolve_platforms(
+    specs: &[String],
+    config: &Config,
+    toolchain: &Toolchain,
+    scratch: &Path,
+) -> Result<Vec<Platform>, Failure> {
+    if specs.is_empty() {
+        return Ok(vec![Platform::new(
+            &toolchain.host_os,
+            &toolchain.host_arch,
+            None,
+        )]);
+    }
+    let valid = toolchain.targets(scratch)?;
+    let mut out: Vec<Platform> = Vec::new();
+    for spec in specs {
+        let expanded = if let Some(set) = config.platforms.get(spec) {
+            set.clone()
+        } else if spec == "first-class" {
+            rules().platforms.first_class.clone()
+        } else if !spec.contains('/') {
+            let mut sets: Vec<&str> = config.platforms.keys().map(String::as_str).collect();
+            sets.push("first-class");
+            return Err(Failure::Usage(format!(
+                "unknown platform set {spec:?} (known sets: {}; a platform is GOOS/GOARCH[/VARIANT])",
+                sets.join(", ")
+            )));
+        } else {
+            vec![spec.clone()]
+        };
+        for e in expanded {
+            let p = Platform::parse(&e, &valid).map_err(|e| Failure::Usage(e.to_string()))?;
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Runs `go list` for every platform at once.
 fn discover_all(req: &[discover::Request]) -> Result<Vec<PackageGraph>, Failure> {
     std::thread::scope(|s| {
@@ -129,11 +172,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     let cache = Cache::open(&settings.cache_dir)?;
     let toolchain = Toolchain::locate(settings.go.as_deref(), cache.root())?;
     let selected = select_dirs(&ws, &settings.labels)?;
-    let platforms = [Platform::new(
-        &toolchain.host_os,
-        &toolchain.host_arch,
-        None,
-    )];
+    let platforms = resolve_platforms(&settings.platforms, &config, &toolchain, cache.root())?;
     let dirs: BTreeSet<String> = selected.keys().cloned().collect();
     let proxy = module_proxy(&config);
     let requests: Vec<discover::Request> = platforms
@@ -211,26 +250,17 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     }
     let failed: Vec<_> = run.failed().collect();
     let seconds = start.elapsed().as_secs_f64();
-    let platform_names: Vec<String> = platforms.iter().map(|p| p.to_string()).collect();
-    let success = failed.is_empty() && errors.is_empty() && !run.interrupted;
+    let summary = Summary {
+        success: failed.is_empty() && errors.is_empty() && !run.interrupted,
+        toolchain: toolchain.version.clone(),
+        platforms: platforms.iter().map(|p| p.to_string()).collect(),
+        actions: report::counts(&run, |_| true),
+        per_platform: report::per_platform(&plan, &platforms, &run),
+        outputs,
+        seconds,
+        action_list: report::action_list(&plan, &run),
+    };
     if let Some(path) = &settings.summary_json {
-        let summary = Summary {
-            success,
-            toolchain: toolchain.version.clone(),
-            platforms: platform_names.clone(),
-            actions: report::counts(&run),
-            outputs,
-            skipped: plan
-                .skipped
-                .iter()
-                .map(|s| report::SkippedSummary {
-                    label: s.label.clone(),
-                    platform: s.platform.to_string(),
-                })
-                .collect(),
-            seconds,
-            action_list: report::action_list(&plan, &run),
-        };
         let json =
             serde_json::to_vec_pretty(&summary).map_err(|e| Failure::Environment(e.to_string()))?;
         crate::cache::write_atomic(path, &json)?;
@@ -260,10 +290,9 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     if !errors.is_empty() {
         return Err(Failure::Environment(errors.join("\n")));
     }
-    eprintln!(
-        "{}",
-        report::final_line(&plan, &platform_names, &run, seconds)
-    );
+    for line in report::final_lines(&summary.per_platform, &run, seconds) {
+        eprintln!("{line}");
+    }
     Ok(())
 }
 
@@ -272,4 +301,56 @@ fn display_path(root: &Path, p: &Path) -> String {
         .unwrap_or(p)
         .to_string_lossy()
         .to_string()
+}
+
+/// `gobuildr platforms`: what this toolchain can target, with the variants
+/// of each architecture, and the named sets.
+pub fn list_platforms(settings: &Settings) -> Result<(), Failure> {
+    let cache = Cache::open(&settings.cache_dir)?;
+    let toolchain = Toolchain::locate(settings.go.as_deref(), cache.root())?;
+    let r = rules();
+    println!(
+        "{} ({}/{}) can target:",
+        toolchain.version, toolchain.host_os, toolchain.host_arch
+    );
+    for t in toolchain.targets(cache.root())? {
+        let arch = t.rsplit('/').next().unwrap_or("");
+        let class = if r.platforms.first_class.contains(&t) {
+            "first-class"
+        } else {
+            ""
+        };
+        let mut line = format!("  {t:<18} {class:<11}");
+        if let Some(v) = r.platforms.variants.get(arch) {
+            let values: Vec<String> = v
+                .values
+                .iter()
+                .map(|x| {
+                    if arch == "arm" {
+                        format!("v{x}")
+                    } else {
+                        x.clone()
+                    }
+                })
+                .collect();
+            line.push_str(&format!(
+                "  variants ({}, default {}): {}",
+                v.var,
+                v.default,
+                values.join(" ")
+            ));
+        }
+        println!("{}", line.trim_end());
+    }
+    println!(
+        "sets:\n  first-class = {}",
+        r.platforms.first_class.join(", ")
+    );
+    // Named sets of the workspace, when run inside one.
+    if let Ok(ws) = Workspace::find(&settings.start_dir) {
+        for (name, set) in Config::load(&ws.root)?.platforms {
+            println!("  {name} = {} (gobuildr.toml)", set.join(", "));
+        }
+    }
+    Ok(())
 }

@@ -29,5 +29,6 @@ pub mod publish;
 pub mod report;
 pub mod rules;
 pub mod schedule;
+pub mod suggest;
 pub mod toolchain;
 pub mod workspace;

@@ -86,6 +86,19 @@ pub fn rules() -> &'static Rules {
     })
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error("unknown platform {spec:?}: the toolchain cannot target it{suggest}")]
+    Unknown { spec: String, suggest: String },
+    #[error("platform {spec:?}: {goarch} has no variant {variant:?} (valid: {valid})")]
+    Variant {
+        spec: String,
+        goarch: String,
+        variant: String,
+        valid: String,
+    },
+}
+
 /// A target platform: GOOS/GOARCH and the value of its variant variable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Platform {
@@ -114,13 +127,76 @@ impl Platform {
         }
     }
 
-    /// The variant variable and its effective value (`GOAMD64`, `v1`).
+    /// Parses `GOOS/GOARCH[/VARIANT]`, checking the pair against what the
+    /// toolchain can target (`go tool dist list`) and the variant against the
+    /// platform table. GOARM variants are written `v6` (or `6`).
+    pub fn parse(spec: &str, valid: &[String]) -> Result<Platform, PlatformError> {
+        let parts: Vec<&str> = spec.split('/').collect();
+        let unknown = || PlatformError::Unknown {
+            spec: spec.to_string(),
+            suggest: {
+                let close = crate::suggest::closest(spec, valid.iter().map(String::as_str), 4);
+                if close.is_empty() {
+                    String::new()
+                } else {
+                    format!("; did you mean {}?", close.join(", "))
+                }
+            },
+        };
+        let (goos, goarch, variant) = match parts[..] {
+            [os, arch] => (os, arch, None),
+            [os, arch, v] => (os, arch, Some(v)),
+            _ => return Err(unknown()),
+        };
+        if !valid.iter().any(|v| *v == format!("{goos}/{goarch}")) {
+            return Err(unknown());
+        }
+        let variant = match variant {
+            None => None,
+            Some(v) => {
+                let table = rules().platforms.variants.get(goarch);
+                let value = if goarch == "arm" {
+                    v.trim_start_matches('v')
+                } else {
+                    v
+                };
+                let ok = table
+                    .map(|t| t.values.iter().any(|x| x == value))
+                    .unwrap_or(false);
+                if !ok {
+                    return Err(PlatformError::Variant {
+                        spec: spec.to_string(),
+                        goarch: goarch.to_string(),
+                        variant: v.to_string(),
+                        valid: table
+                            .map(|t| t.values.join(", "))
+                            .unwrap_or_else(|| "none".into()),
+                    });
+                }
+                Some(if goarch == "arm" {
+                    format!("v{value}")
+                } else {
+                    value.to_string()
+                })
+            }
+        };
+        Ok(Platform {
+            goos: goos.to_string(),
+            goarch: goarch.to_string(),
+            variant,
+        })
+    }
+
+    /// The variant variable and its effective value (`GOAMD64`, `v1`;
+    /// `GOARM`, `6` for variant `v6`).
     pub fn variant_env(&self) -> Option<(String, String)> {
         rules().platforms.variants.get(&self.goarch).map(|v| {
-            (
-                v.var.clone(),
-                self.variant.clone().unwrap_or_else(|| v.default.clone()),
-            )
+            let value = match &self.variant {
+                Some(x) if self.goarch == "arm" => x.trim_start_matches('v').to_string(),
+                Some(x) => x.clone(),
+                None => v.default.clone(),
+            };
+            (v.var.clone(), value)
         })
     }
 

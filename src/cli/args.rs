@@ -28,12 +28,21 @@ pub struct Cli {
 pub enum Command {
     /// Build packages and binaries.
     Build(BuildArgs),
+    /// List the platforms this toolchain can target, and the named sets.
+    Platforms,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct BuildArgs {
     /// What to build: //..., //dir/..., //dir, //dir:name, ./..., ./dir (default //...).
     pub labels: Vec<String>,
+    /// A target platform, GOOS/GOARCH[/VARIANT] (repeatable; default: the host).
+    #[arg(long = "platform", value_name = "PLATFORM")]
+    pub platform: Vec<String>,
+    /// Target platforms, comma-separated, or named sets: `first-class`, or a
+    /// set from gobuildr.toml's [platforms] table.
+    #[arg(long = "platforms", value_name = "LIST")]
+    pub platforms: Vec<String>,
     /// Build tags, comma-separated (as go build -tags).
     #[arg(long, value_name = "TAGS")]
     pub tags: Vec<String>,

@@ -16,6 +16,9 @@ pub struct Settings {
     pub go: Option<PathBuf>,
     pub labels: Vec<Label>,
     pub tags: Vec<String>,
+    /// Platform specs and set names as given, in order; empty means the host.
+    /// They are checked against the toolchain once it is known.
+    pub platforms: Vec<String>,
     pub jobs: usize,
     pub keep_going: bool,
     /// Relative paths are taken from the workspace root.
@@ -80,6 +83,15 @@ impl Settings {
             go: cli.go.clone(),
             labels,
             tags: split_tags(&build.tags),
+            platforms: build
+                .platform
+                .iter()
+                .chain(&build.platforms)
+                .flat_map(|p| p.split(','))
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
             jobs,
             keep_going: build.keep_going,
             out: build.out.clone(),

@@ -117,7 +117,6 @@ impl Action {
         e.str("kind", &self.kind.to_string())
             .str("rule", self.kind.rule_text())
             .digest("toolchain", &toolchain.id)
-            .str("platform", &self.platform.to_string())
             .strs("platform-env", &flatten(&self.platform.env()))
             .strs("argv", &self.argv)
             .strs("env", &flatten(&self.env))

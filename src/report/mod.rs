@@ -11,6 +11,7 @@ use petgraph::graph::NodeIndex;
 use serde::Serialize;
 
 use crate::plan::{ActionKind, Plan};
+use crate::rules::Platform;
 use crate::schedule::{Observer, Outcome, Record, Run};
 
 /// Progress: a bar on a terminal, one line per executed action otherwise.
@@ -142,10 +143,13 @@ pub struct ActionSummary {
     pub seconds: f64,
 }
 
+/// One platform's share of the build.
 #[derive(Debug, Serialize)]
-pub struct SkippedSummary {
-    pub label: String,
+pub struct PlatformSummary {
     pub platform: String,
+    pub actions: ActionCounts,
+    pub targets: usize,
+    pub skipped: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -154,16 +158,24 @@ pub struct Summary {
     pub toolchain: String,
     pub platforms: Vec<String>,
     pub actions: ActionCounts,
+    pub per_platform: Vec<PlatformSummary>,
     pub outputs: Vec<OutputSummary>,
-    pub skipped: Vec<SkippedSummary>,
     pub seconds: f64,
     pub action_list: Vec<ActionSummary>,
 }
 
-pub fn counts(run: &Run) -> ActionCounts {
-    let count = |f: fn(&Outcome) -> bool| run.records.iter().filter(|r| f(&r.outcome)).count();
+/// Counts of the actions for which `select(node)` holds.
+pub fn counts(run: &Run, select: impl Fn(NodeIndex) -> bool) -> ActionCounts {
+    let picked: Vec<&Record> = run
+        .records
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| select(NodeIndex::new(*i)))
+        .map(|(_, r)| r)
+        .collect();
+    let count = |f: fn(&Outcome) -> bool| picked.iter().filter(|r| f(&r.outcome)).count();
     ActionCounts {
-        total: run.records.len(),
+        total: picked.len(),
         executed: count(|o| matches!(o, Outcome::Executed)),
         cached: count(|o| matches!(o, Outcome::Cached)),
         failed: count(|o| matches!(o, Outcome::Failed)),
@@ -195,23 +207,54 @@ pub fn action_list(plan: &Plan, run: &Run) -> Vec<ActionSummary> {
         .collect()
 }
 
-/// `built 3 targets for linux/amd64: 214 actions, 2 executed, 212 cached, 0.4 s`
-pub fn final_line(plan: &Plan, platforms: &[String], run: &Run, seconds: f64) -> String {
-    let c = counts(run);
-    let targets = plan.targets.len();
-    let libs = plan.libraries;
-    let mut what = format!("{targets} target{}", if targets == 1 { "" } else { "s" });
-    if libs > 0 {
-        what.push_str(&format!(
-            " and {libs} package{}",
-            if libs == 1 { "" } else { "s" }
+/// Per platform, in the order given.
+pub fn per_platform(plan: &Plan, platforms: &[Platform], run: &Run) -> Vec<PlatformSummary> {
+    platforms
+        .iter()
+        .map(|p| PlatformSummary {
+            platform: p.to_string(),
+            actions: counts(run, |n| plan.graph[n].platform == *p),
+            targets: plan.targets.iter().filter(|t| t.platform == *p).count(),
+            skipped: plan
+                .skipped
+                .iter()
+                .filter(|s| s.platform == *p)
+                .map(|s| s.label.clone())
+                .collect(),
+        })
+        .collect()
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `built 3 targets for linux/amd64: 214 actions, 2 executed, 212 cached, 0.4 s`,
+/// one line per platform, and a total line when there are several.
+pub fn final_lines(per_platform: &[PlatformSummary], run: &Run, seconds: f64) -> Vec<String> {
+    let line = |targets: usize, what: &str, c: &ActionCounts| {
+        format!(
+            "built {} for {what}: {} actions, {} executed, {} cached",
+            plural(targets, "target"),
+            c.total,
+            c.executed,
+            c.cached
+        )
+    };
+    let mut lines: Vec<String> = per_platform
+        .iter()
+        .map(|p| line(p.targets, &p.platform, &p.actions))
+        .collect();
+    if per_platform.len() > 1 {
+        let targets = per_platform.iter().map(|p| p.targets).sum();
+        lines.push(line(
+            targets,
+            &plural(per_platform.len(), "platform"),
+            &counts(run, |_| true),
         ));
     }
-    format!(
-        "built {what} for {}: {} actions, {} executed, {} cached, {seconds:.1} s",
-        platforms.join(", "),
-        c.total,
-        c.executed,
-        c.cached
-    )
+    if let Some(last) = lines.last_mut() {
+        last.push_str(&format!(", {seconds:.1} s"));
+    }
+    lines
 }

@@ -115,8 +115,27 @@ impl Toolchain {
         })
     }
 
-    pub fn tool(&self, name: &str) -> PathBuf {
-        self.tool_dir.join(name)
+    /// The GOOS/GOARCH pairs this toolchain can target (`go tool dist list`).
+    pub fn targets(&self, scratch: &Path) -> Result<Vec<String>, ToolchainError> {
+        let out = Command::new(&self.go)
+            .args(["tool", "dist", "list"])
+            .env_clear()
+            .envs(go_command_env(scratch))
+            .output()
+            .map_err(|e| ToolchainError::Run {
+                go: self.go.clone(),
+                msg: e.to_string(),
+            })?;
+        if !out.status.success() {
+            return Err(ToolchainError::Run {
+                go: self.go.clone(),
+                msg: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect())
     }
 
     /// The language version of this toolchain: `go1.26` for `go1.26.8`.

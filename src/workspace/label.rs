@@ -156,36 +156,10 @@ pub fn canonical(dir: &str, name: &str) -> String {
     format!("//{dir}:{name}")
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 fn suggestions(wanted: &str, dirs: &BTreeSet<String>) -> String {
-    let last = |s: &str| s.rsplit('/').next().unwrap_or("").to_string();
-    let mut scored: Vec<(usize, &String)> = dirs
-        .iter()
-        .map(|d| {
-            let full = edit_distance(wanted, d);
-            let tail = edit_distance(&last(wanted), &last(d)) + 1;
-            (full.min(tail), d)
-        })
-        .collect();
-    scored.sort();
-    let close: Vec<String> = scored
-        .iter()
-        .take(3)
-        .filter(|(score, _)| *score <= wanted.len().max(3))
-        .map(|(_, d)| format!("//{d}"))
+    let close: Vec<String> = crate::suggest::closest(wanted, dirs.iter().map(String::as_str), 3)
+        .into_iter()
+        .map(|d| format!("//{d}"))
         .collect();
     if close.is_empty() {
         String::new()
