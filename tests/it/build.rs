@@ -440,7 +440,13 @@ fn keep_going_builds_what_does_not_depend_on_a_failure() {
     let ws = example("multi");
     let root = ws.path();
     // strutil is imported by the client only; the server still builds.
-    write_files(root, &[("pkg/strutil/bad.go", "package strutil\n\nvar x int = \"not an int\"\n")]);
+    write_files(
+        root,
+        &[(
+            "pkg/strutil/bad.go",
+            "package strutil\n\nvar x int = \"not an int\"\n",
+        )],
+    );
     let summary_path = root.join(".summary.json");
     let out = Gobuildr::new(root)
         .args(["build", "-q", "--keep-going", "-j", "1", "--summary-json"])
@@ -448,11 +454,17 @@ fn keep_going_builds_what_does_not_depend_on_a_failure() {
         .arg("//...")
         .run();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("pkg/strutil/bad.go:3"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pkg/strutil/bad.go:3"),
+        "{}",
+        stderr(&out)
+    );
     let s = Summary::load(&summary_path);
     let labels: Vec<String> = s.outputs().into_keys().collect();
     assert_eq!(labels.len(), 1, "{labels:?}");
     assert!(labels[0].starts_with("//cmd/server:server "), "{labels:?}");
     assert_eq!(s.0["success"], false);
-    assert!(root.join(&s.outputs().into_values().next().unwrap().0).is_file());
+    assert!(root
+        .join(&s.outputs().into_values().next().unwrap().0)
+        .is_file());
 }
