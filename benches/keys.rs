@@ -29,7 +29,11 @@ fn hashing(c: &mut Criterion) {
     let mut g = c.benchmark_group("hash");
     // 4 KiB: a typical Go source file; 64 KiB: a large one or a small
     // archive; 4 MiB: a std archive or a small binary.
-    for &(name, size) in &[("4KiB", 4usize << 10), ("64KiB", 64 << 10), ("4MiB", 4 << 20)] {
+    for &(name, size) in &[
+        ("4KiB", 4usize << 10),
+        ("64KiB", 64 << 10),
+        ("4MiB", 4 << 20),
+    ] {
         let data = pseudo_random(size);
         g.throughput(Throughput::Bytes(size as u64));
         g.bench_with_input(BenchmarkId::new("of_bytes", name), &data, |b, data| {
@@ -41,7 +45,8 @@ fn hashing(c: &mut Criterion) {
     // cache, so this measures read(2) + blake3, not the disk.
     let size = 4usize << 20;
     let mut file = tempfile::NamedTempFile::new().expect("temp file");
-    file.write_all(&pseudo_random(size)).expect("write temp file");
+    file.write_all(&pseudo_random(size))
+        .expect("write temp file");
     file.flush().expect("flush temp file");
     let path = file.path().to_path_buf();
     g.throughput(Throughput::Bytes(size as u64));
@@ -119,7 +124,10 @@ fn encode(
         .str("rule", COMPILE_RULE)
         .digest("toolchain", toolchain)
         .str("platform", "linux/amd64")
-        .strs("platform-env", &["GOOS=linux", "GOARCH=amd64", "GOAMD64=v1"])
+        .strs(
+            "platform-env",
+            &["GOOS=linux", "GOARCH=amd64", "GOAMD64=v1"],
+        )
         .strs("argv", argv)
         .strs("env", env)
         .strs("outputs", &["obj/_pkg_.a"]);

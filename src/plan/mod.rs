@@ -187,12 +187,27 @@ pub struct PlanRequest<'a> {
     pub hasher: &'a FileHasher,
 }
 
-/// Where a built package's archive is: the action and its output name.
+/// An output of an action: which action, and its sandbox-relative name.
 #[derive(Clone)]
-struct Archive {
+struct OutputRef {
     node: NodeIndex,
     name: String,
 }
+
+/// Where a built package's two archives are. Compile writes export data
+/// (what importers compile against) apart from the link object (what the
+/// linker reads, with assembly packed in), so an edit that leaves the export
+/// data unchanged recompiles no importer (early cutoff; DESIGN.md fact 6).
+#[derive(Clone)]
+struct Archive {
+    export: OutputRef,
+    link: OutputRef,
+}
+
+/// Export data written by compile's -o.
+const EXPORT: &str = "obj/export.a";
+/// The link object written by compile's -linkobj (and extended by pack).
+const LINKOBJ: &str = "obj/_pkg_.a";
 
 fn is_workspace_file(pkg: &Package) -> bool {
     !pkg.standard
@@ -400,13 +415,16 @@ impl Planner<'_> {
             .collect())
     }
 
-    fn archive_input(&self, import_path: &str) -> Input {
+    /// A dependency's archive at `pkg/<import path>.a`: its export data for
+    /// a compile, its link object for a link.
+    fn archive_input(&self, import_path: &str, for_link: bool) -> Input {
         let a = &self.archives[import_path];
+        let r = if for_link { &a.link } else { &a.export };
         Input {
             at: format!("pkg/{import_path}.a"),
             source: Source::Output {
-                action: a.node,
-                name: a.name.clone(),
+                action: r.node,
+                name: r.name.clone(),
             },
             writable: false,
         }
@@ -575,7 +593,9 @@ impl Planner<'_> {
         let mut argv = vec![
             format!("{TOOLDIR}/{}", r.compile.tool),
             "-o".into(),
-            format!("{SB}/obj/_pkg_.a"),
+            format!("{SB}/{EXPORT}"),
+            "-linkobj".into(),
+            format!("{SB}/{LINKOBJ}"),
             "-trimpath".into(),
             trimpath.clone(),
             "-p".into(),
@@ -632,7 +652,7 @@ impl Planner<'_> {
         }
         for imp in &imports {
             importcfg.push_str(&format!("packagefile {imp}={SB}/pkg/{imp}.a\n"));
-            inputs.push(self.archive_input(imp));
+            inputs.push(self.archive_input(imp, false));
         }
         inputs.push(Input {
             at: "obj/importcfg".into(),
@@ -679,7 +699,7 @@ impl Planner<'_> {
             }
         }
         argv.push("-pack".into());
-        let mut outputs = vec!["obj/_pkg_.a".to_string()];
+        let mut outputs = vec![EXPORT.to_string(), LINKOBJ.to_string()];
         if has_asm {
             argv.extend(["-asmhdr".into(), format!("{SB}/obj/go_asm.h")]);
             outputs.push("obj/go_asm.h".into());
@@ -696,14 +716,16 @@ impl Planner<'_> {
             self.tool_env(),
         ));
 
+        let export = OutputRef {
+            node: compile,
+            name: EXPORT.into(),
+        };
         if !has_asm {
-            self.archives.insert(
-                pkg.import_path.clone(),
-                Archive {
-                    node: compile,
-                    name: "obj/_pkg_.a".into(),
-                },
-            );
+            let link = OutputRef {
+                node: compile,
+                name: LINKOBJ.into(),
+            };
+            self.archives.insert(pkg.import_path.clone(), Archive { export, link });
             return Ok(());
         }
 
@@ -732,12 +754,12 @@ impl Planner<'_> {
             ));
             objects.push((node, obj));
         }
-        let mut argv = vec!["pack".to_string(), "r".into(), "obj/_pkg_.a".into()];
+        let mut argv = vec!["pack".to_string(), "r".into(), LINKOBJ.into()];
         let mut inputs = vec![Input {
-            at: "obj/_pkg_.a".into(),
+            at: LINKOBJ.into(),
             source: Source::Output {
                 action: compile,
-                name: "obj/_pkg_.a".into(),
+                name: LINKOBJ.into(),
             },
             writable: true,
         }];
@@ -756,16 +778,14 @@ impl Planner<'_> {
             ActionKind::Pack,
             argv,
             inputs,
-            vec!["obj/_pkg_.a".into()],
+            vec![LINKOBJ.into()],
             Vec::new(),
         ));
-        self.archives.insert(
-            pkg.import_path.clone(),
-            Archive {
-                node: pack,
-                name: "obj/_pkg_.a".into(),
-            },
-        );
+        let link = OutputRef {
+            node: pack,
+            name: LINKOBJ.into(),
+        };
+        self.archives.insert(pkg.import_path.clone(), Archive { export, link });
         Ok(())
     }
 
@@ -777,13 +797,13 @@ impl Planner<'_> {
             "packagefile {}={SB}/pkg/{}.a\n",
             pkg.import_path, pkg.import_path
         );
-        let mut inputs = vec![self.archive_input(&pkg.import_path)];
+        let mut inputs = vec![self.archive_input(&pkg.import_path, true)];
         for dep in &pkg.deps {
             if dep == "unsafe" || !self.archives.contains_key(dep) {
                 continue;
             }
             cfg.push_str(&format!("packagefile {dep}={SB}/pkg/{dep}.a\n"));
-            inputs.push(self.archive_input(dep));
+            inputs.push(self.archive_input(dep, true));
         }
         cfg.push_str(&buildinfo::modinfo_line(&info));
         inputs.push(Input {
