@@ -10,7 +10,6 @@ use std::time::Instant;
 
 use crate::cache::Cache;
 use crate::cli::Settings;
-use crate::digest::FileHasher;
 use crate::discover::{self, PackageGraph};
 use crate::exec::Executor;
 use crate::failure::Failure;
@@ -22,6 +21,7 @@ use crate::schedule::{self, Options};
 use crate::toolchain::Toolchain;
 use crate::workspace::config::Config;
 use crate::workspace::label::{self, Label};
+use crate::workspace::tree::Tree;
 use crate::workspace::Workspace;
 
 /// Default module source when neither gobuildr.toml nor the environment
@@ -57,13 +57,8 @@ fn load_sums(ws: &Workspace) -> buildinfo::Sums {
 
 /// The directories the labels select, each with whether it was named
 /// explicitly.
-fn select_dirs(ws: &Workspace, labels: &[Label]) -> Result<BTreeMap<String, bool>, Failure> {
-    let modules: Vec<String> = ws
-        .modules
-        .iter()
-        .map(|(d, _)| d.to_string_lossy().to_string())
-        .collect();
-    let all = label::package_dirs(&ws.root, &modules);
+fn select_dirs(tree: &Tree, labels: &[Label]) -> Result<BTreeMap<String, bool>, Failure> {
+    let all = tree.package_dirs();
     let mut selected: BTreeMap<String, bool> = BTreeMap::new();
     for l in labels {
         for d in l.select(&all)? {
@@ -169,18 +164,26 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     let start = Instant::now();
     let ws = Workspace::find(&settings.start_dir)?;
     let config = Config::load(&ws.root)?;
-    let cache = Cache::open(&settings.cache_dir)?;
-    let toolchain = Toolchain::locate(settings.go.as_deref(), cache.root())?;
-    let selected = select_dirs(&ws, &settings.labels)?;
+    let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
+    let toolchain = Toolchain::locate(settings.go.as_deref(), &cache)?;
+    let modules: Vec<String> = ws
+        .modules
+        .iter()
+        .map(|(d, _)| d.to_string_lossy().to_string())
+        .collect();
+    let tree = Tree::walk(&ws.root, &modules);
+    let selected = select_dirs(&tree, &settings.labels)?;
     let platforms = resolve_platforms(&settings.platforms, &config, &toolchain, cache.root())?;
     let dirs: BTreeSet<String> = selected.keys().cloned().collect();
     let proxy = module_proxy(&config);
+    let tree_digest = discover::tree_digest(&ws.root, &tree, &cache)?;
     let requests: Vec<discover::Request> = platforms
         .iter()
         .map(|p| discover::Request {
+            cache: &cache,
+            tree: tree_digest,
             root: &ws.root,
             toolchain: &toolchain,
-            scratch: cache.root(),
             platform: p,
             tags: &settings.tags,
             dirs: &dirs,
@@ -190,13 +193,12 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     let graphs = discover_all(&requests)?;
 
     let sums = load_sums(&ws);
-    let hasher = FileHasher::default();
     let req = PlanRequest {
         root: &ws.root,
         toolchain: &toolchain,
         tags: &settings.tags,
         sums: &sums,
-        hasher: &hasher,
+        stats: cache.stats(),
     };
     let mut plan = Plan::default();
     for g in &graphs {
@@ -205,11 +207,6 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     }
 
     let exec = Executor::new(&cache, &toolchain);
-    if let Some(why) = exec.isolation_note() {
-        eprintln!(
-            "note: Linux namespaces are not available ({why}); actions run in plain temp dirs"
-        );
-    }
     let progress = report::Progress::new(&plan, settings.quiet);
     let run = schedule::run(
         &plan,
@@ -248,6 +245,11 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
             Err(e) => errors.push(e.to_string()),
         }
     }
+    if let Err(e) = cache.stats().save() {
+        eprintln!(
+            "warning: could not save the stat cache (files will be re-hashed next time): {e}"
+        );
+    }
     let failed: Vec<_> = run.failed().collect();
     let seconds = start.elapsed().as_secs_f64();
     let summary = Summary {
@@ -258,6 +260,8 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         per_platform: report::per_platform(&plan, &platforms, &run),
         outputs,
         seconds,
+        processes_spawned: crate::process::spawned(),
+        files_hashed: cache.stats().files_hashed(),
         action_list: report::action_list(&plan, &run),
     };
     if let Some(path) = &settings.summary_json {
@@ -307,7 +311,7 @@ fn display_path(root: &Path, p: &Path) -> String {
 /// of each architecture, and the named sets.
 pub fn list_platforms(settings: &Settings) -> Result<(), Failure> {
     let cache = Cache::open(&settings.cache_dir)?;
-    let toolchain = Toolchain::locate(settings.go.as_deref(), cache.root())?;
+    let toolchain = Toolchain::locate(settings.go.as_deref(), &cache)?;
     let r = rules();
     println!(
         "{} ({}/{}) can target:",

@@ -14,6 +14,7 @@
 //! - [`schedule`]: parallel execution, cache look-ups.
 //! - [`publish`]: binaries into gobuildr-out.
 //! - [`report`]: progress, summaries.
+//! - [`process`]: every child process gobuildr starts, counted.
 //! - [`build`]: the pipeline that ties the stages together; [`failure`]
 //!   sorts what can go wrong into exit codes.
 
@@ -25,6 +26,7 @@ pub mod discover;
 pub mod exec;
 pub mod failure;
 pub mod plan;
+pub mod process;
 pub mod publish;
 pub mod report;
 pub mod rules;

@@ -39,7 +39,7 @@ pub fn publish(cache: &Cache, digest: &FileDigest, dest: &Path) -> Result<String
     if !cache.verify_blob(digest) {
         return Err(PublishError::Corrupt(*digest, dest.to_path_buf()));
     }
-    let current = FileDigest::of_file(dest).ok();
+    let current = cache.stats().digest(dest).ok();
     if current != Some(*digest) {
         let dir = dest.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(io_err(dir))?;
@@ -50,8 +50,15 @@ pub fn publish(cache: &Cache, digest: &FileDigest, dest: &Path) -> Result<String
             path: dest.to_path_buf(),
             source: e.error,
         })?;
+        cache
+            .stats()
+            .remember(dest, *digest)
+            .map_err(io_err(dest))?;
     }
-    sha256_file(dest).map_err(io_err(dest))
+    cache
+        .stats()
+        .sha256(dest, *digest, || sha256_file(dest))
+        .map_err(io_err(dest))
 }
 
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {

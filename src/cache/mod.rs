@@ -13,15 +13,13 @@
 //! use is re-hashed first; a blob that does not match its name is deleted,
 //! and the action entry that pointed at it is treated as a miss.
 
-use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{ActionKey, FileDigest};
+use crate::digest::{ActionKey, FileDigest, StatCache};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -64,8 +62,9 @@ pub struct Cache {
     cas: PathBuf,
     ac: PathBuf,
     tmp: PathBuf,
-    /// Blobs already re-hashed by this process: each is verified once per run.
-    verified: Mutex<HashSet<FileDigest>>,
+    /// Stat-keyed digests of blobs and of the workspace's files: a blob is
+    /// re-hashed when its stat changed since it was last verified.
+    stats: StatCache,
 }
 
 impl Cache {
@@ -75,7 +74,7 @@ impl Cache {
             cas: root.join("cas-v1"),
             ac: root.join("ac-v1"),
             tmp: root.join("tmp"),
-            verified: Mutex::new(HashSet::new()),
+            stats: StatCache::default(),
         };
         for d in [&cache.cas, &cache.ac, &cache.tmp] {
             fs::create_dir_all(d).map_err(io_err(d))?;
@@ -85,6 +84,18 @@ impl Cache {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Uses the persistent stat cache of one workspace (kept under
+    /// `stat-v1/`, named by the workspace root).
+    pub fn with_workspace_stats(mut self, workspace_root: &Path) -> Cache {
+        let name = FileDigest::of_bytes(workspace_root.to_string_lossy().as_bytes());
+        self.stats = StatCache::load(&self.root.join("stat-v1").join(format!("{name}.json")));
+        self
+    }
+
+    pub fn stats(&self) -> &StatCache {
+        &self.stats
     }
 
     /// Where sandboxes and in-flight files live.
@@ -122,41 +133,19 @@ impl Cache {
                 self.write_atomic(&dest, &fs::read(path).map_err(io_err(path))?)?;
             }
         }
-        self.mark_verified(digest);
+        self.stats.remember(&dest, digest).map_err(io_err(&dest))?;
         Ok((digest, size))
-    }
-
-    /// Stores bytes as a blob.
-    pub fn put_bytes(&self, data: &[u8]) -> Result<FileDigest, CacheError> {
-        let digest = FileDigest::of_bytes(data);
-        let dest = self.blob_path(&digest);
-        if !dest.exists() {
-            self.write_atomic(&dest, data)?;
-        }
-        self.mark_verified(digest);
-        Ok(digest)
-    }
-
-    fn mark_verified(&self, d: FileDigest) {
-        if let Ok(mut v) = self.verified.lock() {
-            v.insert(d);
-        }
     }
 
     /// True if the blob is present and its contents hash to its name. A blob
     /// that does not is removed, so that whoever needs it rebuilds it.
     pub fn verify_blob(&self, d: &FileDigest) -> bool {
-        if self.verified.lock().map(|v| v.contains(d)).unwrap_or(false) {
-            return true;
-        }
         let path = self.blob_path(d);
-        match FileDigest::of_file(&path) {
-            Ok(actual) if actual == *d => {
-                self.mark_verified(*d);
-                true
-            }
+        match self.stats.digest(&path) {
+            Ok(actual) if actual == *d => true,
             Ok(_) => {
                 let _ = fs::remove_file(&path);
+                self.stats.forget(&path);
                 false
             }
             Err(_) => false,

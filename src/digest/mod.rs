@@ -25,6 +25,9 @@ use std::io::Read;
 use std::marker::PhantomData;
 use std::path::Path;
 
+pub mod stat;
+pub use stat::StatCache;
+
 /// Bumped whenever the encoding of any key changes, so old cache entries are
 /// simply never found again.
 pub const KEY_FORMAT_VERSION: u32 = 1;
@@ -191,26 +194,6 @@ impl<K> KeyEncoder<K> {
 
     pub fn finish(&self) -> Digest<K> {
         Digest::from_hash(self.hasher.finalize())
-    }
-}
-
-/// Hashes workspace files once per run, however many actions and platforms
-/// read them.
-#[derive(Default)]
-pub struct FileHasher {
-    memo: std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, FileDigest>>,
-}
-
-impl FileHasher {
-    pub fn digest(&self, path: &Path) -> std::io::Result<FileDigest> {
-        if let Some(d) = self.memo.lock().ok().and_then(|m| m.get(path).copied()) {
-            return Ok(d);
-        }
-        let d = FileDigest::of_file(path)?;
-        if let Ok(mut m) = self.memo.lock() {
-            m.insert(path.to_path_buf(), d);
-        }
-        Ok(d)
     }
 }
 

@@ -3,16 +3,24 @@
 //!
 //! Invariant: `go list` never sees the caller's environment (see
 //! `toolchain::go_command_env`), so the graph depends only on the sources,
-//! the toolchain, the platform and the tags.
+//! the toolchain, the platform and the tags. The result is cached under
+//! `discover-v1/`, keyed by all of those ([`cache_key`]): every file of the
+//! workspace by content (go.mod and go.work by meaning), so an unchanged
+//! workspace is never listed twice and a changed one always is.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use crate::cache::Cache;
+use crate::digest::{kind, Digest, KeyEncoder};
 use crate::rules::Platform;
 use crate::toolchain::{go_command_env, Toolchain};
+use crate::workspace::gomod;
+use crate::workspace::tree::Tree;
+use crate::workspace::WorkspaceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
@@ -24,7 +32,7 @@ pub enum DiscoverError {
     Output { platform: String, msg: String },
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct Module {
     pub path: String,
@@ -42,7 +50,7 @@ pub struct Module {
     pub sum: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct PackageError {
     #[serde(default)]
@@ -61,7 +69,7 @@ impl std::fmt::Display for PackageError {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct Package {
     pub dir: PathBuf,
@@ -149,9 +157,11 @@ pub struct PackageGraph {
 const FIELDS: &str = "Dir,ImportPath,Name,Standard,Module,GoFiles,SFiles,HFiles,CgoFiles,CFiles,CXXFiles,MFiles,FFiles,SysoFiles,SwigFiles,SwigCXXFiles,EmbedPatterns,EmbedFiles,Imports,ImportMap,Deps,DefaultGODEBUG,Error,DepsErrors,DepOnly";
 
 pub struct Request<'a> {
+    pub cache: &'a Cache,
+    /// The workspace's files and their digest (see [`tree_digest`]).
+    pub tree: Digest<kind::File>,
     pub root: &'a Path,
     pub toolchain: &'a Toolchain,
-    pub scratch: &'a Path,
     pub platform: &'a Platform,
     pub tags: &'a [String],
     /// Package directories relative to the root.
@@ -160,13 +170,101 @@ pub struct Request<'a> {
     pub proxy: &'a str,
 }
 
-/// Runs `go list` once for all requested directories on one platform.
+/// The digest of everything `go list` reads from the workspace: every file
+/// by path and content, except go.mod and go.work, which enter by meaning;
+/// plus where the workspace and the module cache are (go list reports
+/// absolute directories).
+pub fn tree_digest(
+    root: &Path,
+    tree: &Tree,
+    cache: &Cache,
+) -> Result<Digest<kind::File>, WorkspaceError> {
+    let mut e = KeyEncoder::<kind::File>::new("workspace tree");
+    e.str("root", &root.to_string_lossy())
+        .str("cache", &cache.root().to_string_lossy());
+    for rel in &tree.files {
+        let path = root.join(rel);
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let d = if name == "go.mod" || name == "go.work" {
+            let text = std::fs::read_to_string(&path).map_err(|source| WorkspaceError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            gomod::meaning(&path, &text)?
+        } else {
+            cache
+                .stats()
+                .digest(&path)
+                .map_err(|source| WorkspaceError::Io {
+                    path: path.clone(),
+                    source,
+                })?
+        };
+        e.str("file", rel).digest("content", &d);
+    }
+    Ok(e.finish())
+}
+
+/// The key of one discovery: the workspace, the toolchain, the platform,
+/// the tags and the requested directories.
+pub fn cache_key(req: &Request) -> Digest<kind::File> {
+    let mut e = KeyEncoder::<kind::File>::new("discover");
+    e.digest("tree", &req.tree)
+        .digest("toolchain", &req.toolchain.id)
+        .strs(
+            "platform",
+            &req.platform
+                .env()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>(),
+        )
+        .strs("tags", req.tags)
+        .strs("dirs", &req.dirs.iter().cloned().collect::<Vec<_>>())
+        .str("fields", FIELDS);
+    e.finish()
+}
+
+/// The package graph of one platform: from the discovery cache when nothing
+/// go list reads has changed, else from `go list` (and then cached).
 pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
+    let path = req
+        .cache
+        .root()
+        .join("discover-v1")
+        .join(format!("{}.json", cache_key(req)));
+    let cached = std::fs::read(&path)
+        .ok()
+        .and_then(|d| serde_json::from_slice::<Vec<Package>>(&d).ok());
+    let list = match cached {
+        Some(list) => list,
+        None => {
+            let list = go_list(req)?;
+            if let Ok(data) = serde_json::to_vec(&list) {
+                // Losing this only costs a go list next time.
+                let _ = crate::cache::write_atomic(&path, &data);
+            }
+            list
+        }
+    };
+    let order = list.iter().map(|p| p.import_path.clone()).collect();
+    Ok(PackageGraph {
+        platform: req.platform.clone(),
+        packages: list
+            .into_iter()
+            .map(|p| (p.import_path.clone(), p))
+            .collect(),
+        order,
+    })
+}
+
+/// Runs `go list` once for all requested directories on one platform.
+fn go_list(req: &Request) -> Result<Vec<Package>, DiscoverError> {
     let platform = req.platform.to_string();
     let mut cmd = Command::new(&req.toolchain.go);
     cmd.current_dir(req.root)
         .env_clear()
-        .envs(go_command_env(req.scratch))
+        .envs(go_command_env(req.cache.root()))
         .envs(req.platform.env())
         .env("GOPROXY", req.proxy)
         .args(["list", "-e", "-deps", &format!("-json={FIELDS}")]);
@@ -194,7 +292,7 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
             format!("./{d}")
         }
     }));
-    let out = cmd.output().map_err(|e| DiscoverError::Spawn {
+    let out = crate::process::output(&mut cmd).map_err(|e| DiscoverError::Spawn {
         platform: platform.clone(),
         msg: e.to_string(),
     })?;
@@ -204,19 +302,11 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
-    let mut packages = BTreeMap::new();
-    let mut order = Vec::new();
-    for p in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<Package>() {
-        let p = p.map_err(|e| DiscoverError::Output {
-            platform: platform.clone(),
+    serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter::<Package>()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| DiscoverError::Output {
+            platform,
             msg: e.to_string(),
-        })?;
-        order.push(p.import_path.clone());
-        packages.insert(p.import_path.clone(), p);
-    }
-    Ok(PackageGraph {
-        platform: req.platform.clone(),
-        packages,
-        order,
-    })
+        })
 }

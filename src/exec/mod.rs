@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use crate::cache::{Cache, OutputEntry};
@@ -99,8 +99,9 @@ pub fn kill_running() {
 pub struct Executor<'a> {
     pub cache: &'a Cache,
     pub toolchain: &'a Toolchain,
-    /// Namespaces are used when the kernel allows them.
-    pub isolation: namespace::Isolation,
+    /// Namespaces are used when the kernel allows them; probed when the
+    /// first action runs (a fully cached build starts no process).
+    isolation: OnceLock<namespace::Isolation>,
 }
 
 impl<'a> Executor<'a> {
@@ -108,13 +109,18 @@ impl<'a> Executor<'a> {
         Executor {
             cache,
             toolchain,
-            isolation: namespace::Isolation::probe(),
+            isolation: OnceLock::new(),
         }
     }
 
-    /// Whether actions run in namespaces, and if not, why.
-    pub fn isolation_note(&self) -> Option<&str> {
-        self.isolation.note()
+    fn isolation(&self) -> &namespace::Isolation {
+        self.isolation.get_or_init(|| {
+            let iso = namespace::Isolation::probe();
+            if let Some(why) = iso.note() {
+                eprintln!("note: Linux namespaces are not available ({why}); actions run in plain temp dirs");
+            }
+            iso
+        })
     }
 
     fn substitute(&self, s: &str, sb: &Path) -> String {
@@ -250,8 +256,8 @@ impl<'a> Executor<'a> {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        self.isolation.apply(&mut cmd, sb);
-        let child = cmd.spawn().map_err(|source| ExecError::Spawn {
+        self.isolation().apply(&mut cmd, sb);
+        let child = crate::process::spawn(&mut cmd).map_err(|source| ExecError::Spawn {
             tool: argv[0].clone(),
             source,
         })?;

@@ -52,7 +52,7 @@ impl Isolation {
         let mut cmd = Command::new("/bin/true");
         cmd.current_dir(dir.path());
         ns.apply(&mut cmd, dir.path());
-        match cmd.status() {
+        match crate::process::spawn(&mut cmd).and_then(|mut c| c.wait()) {
             Ok(s) if s.success() => ns,
             Ok(s) => Isolation::TempDir {
                 why: format!("namespace probe exited with {s}"),

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
 
-use crate::digest::{kind, FileDigest, FileHasher, KeyEncoder};
+use crate::digest::{kind, FileDigest, KeyEncoder, StatCache};
 use crate::discover::{Package, PackageGraph};
 use crate::rules::{rules, Platform};
 use crate::toolchain::Toolchain;
@@ -184,7 +184,7 @@ pub struct PlanRequest<'a> {
     pub toolchain: &'a Toolchain,
     pub tags: &'a [String],
     pub sums: &'a Sums,
-    pub hasher: &'a FileHasher,
+    pub stats: &'a StatCache,
 }
 
 /// An output of an action: which action, and its sandbox-relative name.
@@ -366,7 +366,7 @@ impl Planner<'_> {
         } else {
             let d = self
                 .req
-                .hasher
+                .stats
                 .digest(&path)
                 .map_err(|source| PlanError::Io {
                     path: path.clone(),
@@ -725,7 +725,8 @@ impl Planner<'_> {
                 node: compile,
                 name: LINKOBJ.into(),
             };
-            self.archives.insert(pkg.import_path.clone(), Archive { export, link });
+            self.archives
+                .insert(pkg.import_path.clone(), Archive { export, link });
             return Ok(());
         }
 
@@ -785,7 +786,8 @@ impl Planner<'_> {
             node: pack,
             name: LINKOBJ.into(),
         };
-        self.archives.insert(pkg.import_path.clone(), Archive { export, link });
+        self.archives
+            .insert(pkg.import_path.clone(), Archive { export, link });
         Ok(())
     }
 

@@ -161,6 +161,10 @@ pub struct Summary {
     pub per_platform: Vec<PlatformSummary>,
     pub outputs: Vec<OutputSummary>,
     pub seconds: f64,
+    /// Child processes started (go env, go list, tools); 0 on a no-op.
+    pub processes_spawned: usize,
+    /// Files read and hashed because their stat changed or was unknown.
+    pub files_hashed: usize,
     pub action_list: Vec<ActionSummary>,
 }
 

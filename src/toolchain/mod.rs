@@ -8,8 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use crate::cache::Cache;
 use crate::digest::{kind, FileDigest, KeyEncoder, ToolchainId};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +36,15 @@ pub struct Toolchain {
     pub host_os: String,
     pub host_arch: String,
     pub id: ToolchainId,
+    record_path: PathBuf,
+    record: Record,
+}
+
+/// Remembers a record; failing to is harmless (go env runs again next time).
+fn save_record(path: &Path, r: &Record) {
+    if let Ok(data) = serde_json::to_vec(r) {
+        let _ = crate::cache::write_atomic(path, &data);
+    }
 }
 
 #[derive(Deserialize)]
@@ -45,6 +55,23 @@ struct GoEnv {
     gohostos: String,
     gohostarch: String,
     gotooldir: String,
+}
+
+/// What `go env` said about one `go` binary, remembered under
+/// `toolchain-v1/` so that an unchanged toolchain is identified without
+/// starting a process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Record {
+    /// The `go` binary's digest: the record is valid while it matches.
+    go_digest: FileDigest,
+    goroot: PathBuf,
+    version: String,
+    host_os: String,
+    host_arch: String,
+    tool_dir: PathBuf,
+    /// `go tool dist list`, once asked for.
+    #[serde(default)]
+    targets: Option<Vec<String>>,
 }
 
 /// The tools gobuildr invokes; their bytes are the toolchain's identity.
@@ -60,82 +87,116 @@ fn which(name: &str) -> Option<PathBuf> {
     })
 }
 
+fn run_go(go: &Path, args: &[&str], scratch: &Path) -> Result<Vec<u8>, ToolchainError> {
+    let mut cmd = Command::new(go);
+    cmd.args(args).env_clear().envs(go_command_env(scratch));
+    let out = crate::process::output(&mut cmd).map_err(|e| ToolchainError::Run {
+        go: go.to_path_buf(),
+        msg: e.to_string(),
+    })?;
+    if !out.status.success() {
+        return Err(ToolchainError::Run {
+            go: go.to_path_buf(),
+            msg: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(out.stdout)
+}
+
 impl Toolchain {
-    /// Locates `go` (the given path, else PATH) and fingerprints it.
-    pub fn locate(explicit: Option<&Path>, scratch: &Path) -> Result<Toolchain, ToolchainError> {
+    /// Locates `go` (the given path, else PATH) and fingerprints it: `go env`
+    /// runs only when this `go` binary was not seen before (or changed).
+    pub fn locate(explicit: Option<&Path>, cache: &Cache) -> Result<Toolchain, ToolchainError> {
         let go = match explicit {
             Some(p) => p.to_path_buf(),
             None => which("go").ok_or(ToolchainError::NotFound)?,
         };
-        let out = Command::new(&go)
-            .args([
-                "env",
-                "-json",
-                "GOROOT",
-                "GOVERSION",
-                "GOHOSTOS",
-                "GOHOSTARCH",
-                "GOTOOLDIR",
-            ])
-            .env_clear()
-            .envs(go_command_env(scratch))
-            .output()
-            .map_err(|e| ToolchainError::Run {
-                go: go.clone(),
-                msg: e.to_string(),
-            })?;
-        if !out.status.success() {
-            return Err(ToolchainError::Run {
-                go,
-                msg: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
-        }
-        let env: GoEnv = serde_json::from_slice(&out.stdout).map_err(|e| ToolchainError::Run {
-            go: go.clone(),
-            msg: format!("unexpected `go env -json` output: {e}"),
+        let go = go.canonicalize().map_err(|source| ToolchainError::Io {
+            path: go.clone(),
+            source,
         })?;
-        let tool_dir = PathBuf::from(&env.gotooldir);
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ToolchainError::Io { path, source }
+        };
+        let go_digest = cache.stats().digest(&go).map_err(io(&go))?;
+        let record_path = cache.root().join("toolchain-v1").join(format!(
+            "{}.json",
+            FileDigest::of_bytes(go.to_string_lossy().as_bytes())
+        ));
+        let known = std::fs::read(&record_path)
+            .ok()
+            .and_then(|d| serde_json::from_slice::<Record>(&d).ok())
+            .filter(|r| r.go_digest == go_digest);
+        let record = match known {
+            Some(r) => r,
+            None => {
+                let out = run_go(
+                    &go,
+                    &[
+                        "env",
+                        "-json",
+                        "GOROOT",
+                        "GOVERSION",
+                        "GOHOSTOS",
+                        "GOHOSTARCH",
+                        "GOTOOLDIR",
+                    ],
+                    cache.root(),
+                )?;
+                let env: GoEnv = serde_json::from_slice(&out).map_err(|e| ToolchainError::Run {
+                    go: go.clone(),
+                    msg: format!("unexpected `go env -json` output: {e}"),
+                })?;
+                let r = Record {
+                    go_digest,
+                    goroot: PathBuf::from(env.goroot),
+                    version: env.goversion,
+                    host_os: env.gohostos,
+                    host_arch: env.gohostarch,
+                    tool_dir: PathBuf::from(env.gotooldir),
+                    targets: None,
+                };
+                save_record(&record_path, &r);
+                r
+            }
+        };
         let mut enc = KeyEncoder::<kind::Toolchain>::new("toolchain");
-        enc.str("version", &env.goversion)
-            .str("host", &format!("{}/{}", env.gohostos, env.gohostarch));
+        enc.str("version", &record.version)
+            .str("host", &format!("{}/{}", record.host_os, record.host_arch));
         for tool in TOOLS {
-            let path = tool_dir.join(tool);
-            let d =
-                FileDigest::of_file(&path).map_err(|source| ToolchainError::Io { path, source })?;
+            let path = record.tool_dir.join(tool);
+            let d = cache.stats().digest(&path).map_err(io(&path))?;
             enc.str("tool", tool).digest("bytes", &d);
         }
         Ok(Toolchain {
             go,
-            goroot: PathBuf::from(env.goroot),
-            tool_dir,
-            version: env.goversion,
-            host_os: env.gohostos,
-            host_arch: env.gohostarch,
+            goroot: record.goroot.clone(),
+            tool_dir: record.tool_dir.clone(),
+            version: record.version.clone(),
+            host_os: record.host_os.clone(),
+            host_arch: record.host_arch.clone(),
             id: enc.finish(),
+            record_path,
+            record,
         })
     }
 
-    /// The GOOS/GOARCH pairs this toolchain can target (`go tool dist list`).
+    /// The GOOS/GOARCH pairs this toolchain can target (`go tool dist
+    /// list`, asked once per toolchain).
     pub fn targets(&self, scratch: &Path) -> Result<Vec<String>, ToolchainError> {
-        let out = Command::new(&self.go)
-            .args(["tool", "dist", "list"])
-            .env_clear()
-            .envs(go_command_env(scratch))
-            .output()
-            .map_err(|e| ToolchainError::Run {
-                go: self.go.clone(),
-                msg: e.to_string(),
-            })?;
-        if !out.status.success() {
-            return Err(ToolchainError::Run {
-                go: self.go.clone(),
-                msg: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
+        if let Some(t) = &self.record.targets {
+            return Ok(t.clone());
         }
-        Ok(String::from_utf8_lossy(&out.stdout)
+        let out = run_go(&self.go, &["tool", "dist", "list"], scratch)?;
+        let targets: Vec<String> = String::from_utf8_lossy(&out)
             .lines()
             .map(str::to_string)
-            .collect())
+            .collect();
+        let mut r = self.record.clone();
+        r.targets = Some(targets.clone());
+        save_record(&self.record_path, &r);
+        Ok(targets)
     }
 
     /// The language version of this toolchain: `go1.26` for `go1.26.8`.

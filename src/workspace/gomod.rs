@@ -2,8 +2,8 @@
 //!
 //! A go.mod is parsed into directives; comments, blank lines, block versus
 //! single-line form and the order of requirements are dropped. Two files with
-//! the same meaning give the same [`GoMod::canonical`] digest, which is what
-//! may enter a key (never the file's bytes).
+//! the same meaning give the same [`meaning`] digest, which is what may enter
+//! a key (never the file's bytes).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -120,13 +120,22 @@ fn read(path: &Path) -> Result<String, WorkspaceError> {
     })
 }
 
-/// The meaning of one go.mod file.
+/// The meaning of a go.mod or go.work file as a digest: its directives
+/// as a sorted set, so comments, blank lines, block versus single-line form
+/// and order never change it.
+pub fn meaning(path: &Path, text: &str) -> Result<Digest<kind::File>, WorkspaceError> {
+    let set: BTreeSet<Directive> = directives(path, text)?.into_iter().collect();
+    let mut e = KeyEncoder::<kind::File>::new("go.mod meaning");
+    for (verb, args) in &set {
+        e.str("verb", verb).strs("args", args);
+    }
+    Ok(e.finish())
+}
+
+/// The parts of a go.mod gobuildr reads itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GoMod {
     pub module: String,
-    pub go: Option<String>,
-    /// Every other directive, sorted, so order and layout never matter.
-    pub rest: BTreeSet<Directive>,
 }
 
 impl GoMod {
@@ -135,36 +144,12 @@ impl GoMod {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<GoMod, WorkspaceError> {
-        let mut m = GoMod::default();
-        for (verb, args) in directives(path, text)? {
-            match verb.as_str() {
-                "module" => {
-                    m.module = args
-                        .first()
-                        .cloned()
-                        .ok_or_else(|| parse_error(path, 0, "module directive without a path"))?
-                }
-                "go" => m.go = args.first().cloned(),
-                _ => {
-                    m.rest.insert((verb, args));
-                }
-            }
-        }
-        if m.module.is_empty() {
-            return Err(parse_error(path, 1, "no module directive"));
-        }
-        Ok(m)
-    }
-
-    /// A digest of the meaning: the same for any layout of the same file.
-    pub fn canonical(&self) -> Digest<kind::File> {
-        let mut e = KeyEncoder::<kind::File>::new("go.mod");
-        e.str("module", &self.module);
-        e.str("go", self.go.as_deref().unwrap_or(""));
-        for (verb, args) in &self.rest {
-            e.str("verb", verb).strs("args", args);
-        }
-        e.finish()
+        let module = directives(path, text)?
+            .into_iter()
+            .find(|(verb, _)| verb == "module")
+            .and_then(|(_, args)| args.first().cloned())
+            .ok_or_else(|| parse_error(path, 1, "no module directive"))?;
+        Ok(GoMod { module })
     }
 }
 
@@ -204,14 +189,9 @@ mod tests {
             "module example.com/x\n\ngo 1.22\n\nrequire (\n\ta v1.0.0\n\tb v2.0.0 // indirect\n)\n";
         let b = "// a comment\nmodule   \"example.com/x\" // trailing\ngo 1.22\nrequire b v2.0.0\n\n\nrequire a v1.0.0\n";
         let p = Path::new("go.mod");
-        assert_eq!(
-            GoMod::parse(p, a).unwrap().canonical(),
-            GoMod::parse(p, b).unwrap().canonical()
-        );
+        assert_eq!(meaning(p, a).unwrap(), meaning(p, b).unwrap());
+        assert_eq!(GoMod::parse(p, b).unwrap().module, "example.com/x");
         let c = "module example.com/x\ngo 1.23\nrequire a v1.0.0\nrequire b v2.0.0\n";
-        assert_ne!(
-            GoMod::parse(p, a).unwrap().canonical(),
-            GoMod::parse(p, c).unwrap().canonical()
-        );
+        assert_ne!(meaning(p, a).unwrap(), meaning(p, c).unwrap());
     }
 }

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabelError {
@@ -165,64 +164,6 @@ fn suggestions(wanted: &str, dirs: &BTreeSet<String>) -> String {
         String::new()
     } else {
         format!("; did you mean {}?", close.join(", "))
-    }
-}
-
-/// Directories under `root` that hold at least one non-test .go file,
-/// skipping what go's `./...` skips: testdata, vendor, names starting with
-/// `.` or `_`, gobuildr's own output, and nested modules not in `modules`.
-pub fn package_dirs(root: &Path, modules: &[String]) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for m in modules {
-        walk(root, &root.join(m), modules, &mut out);
-    }
-    out
-}
-
-fn walk(root: &Path, dir: &Path, modules: &[String], out: &mut BTreeSet<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let rel = dir
-        .strip_prefix(root)
-        .map(|p| p.to_string_lossy().replace('\\', "/"))
-        .unwrap_or_default();
-    let mut has_go = false;
-    let mut subdirs = Vec::new();
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        let Ok(ft) = e.file_type() else { continue };
-        if ft.is_dir() {
-            if name.starts_with('.')
-                || name.starts_with('_')
-                || name == "testdata"
-                || name == "vendor"
-                || name == "gobuildr-out"
-            {
-                continue;
-            }
-            let sub_rel = if rel.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel}/{name}")
-            };
-            let nested_module = e.path().join("go.mod").is_file() && !modules.contains(&sub_rel);
-            if !nested_module && !modules.contains(&sub_rel) {
-                subdirs.push(e.path());
-            }
-        } else if name.ends_with(".go")
-            && !name.ends_with("_test.go")
-            && !name.starts_with('.')
-            && !name.starts_with('_')
-        {
-            has_go = true;
-        }
-    }
-    if has_go {
-        out.insert(rel);
-    }
-    for s in subdirs {
-        walk(root, &s, modules, out);
     }
 }
 

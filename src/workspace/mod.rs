@@ -8,6 +8,7 @@
 pub mod config;
 pub mod gomod;
 pub mod label;
+pub mod tree;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,98 @@
+//! The workspace's files: one walk that yields every file `go list` and
+//! the tools could read (for the discovery key) and the package directories
+//! labels select from.
+//!
+//! Skipped: directories whose names start with `.` (VCS data), gobuildr's
+//! own output, and nested modules that are not part of the workspace.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+pub struct Tree {
+    /// Every file, relative to the root, `/`-separated, sorted.
+    pub files: Vec<String>,
+}
+
+impl Tree {
+    /// Walks the workspace's modules (directories relative to `root`).
+    pub fn walk(root: &Path, modules: &[String]) -> Tree {
+        let mut files = Vec::new();
+        for m in modules {
+            walk(root, &root.join(m), modules, &mut files);
+        }
+        files.sort();
+        files.dedup();
+        Tree { files }
+    }
+
+    /// Directories holding at least one non-test .go file, as go's `./...`
+    /// sees them: nothing under testdata or vendor, or under a directory
+    /// whose name starts with `.` or `_`.
+    pub fn package_dirs(&self) -> BTreeSet<String> {
+        self.files
+            .iter()
+            .filter_map(|f| {
+                let (dir, name) = f.rsplit_once('/').unwrap_or(("", f));
+                let go = name.ends_with(".go")
+                    && !name.ends_with("_test.go")
+                    && !name.starts_with(['.', '_']);
+                let hidden = dir
+                    .split('/')
+                    .any(|c| c == "testdata" || c == "vendor" || c.starts_with(['.', '_']));
+                (go && !hidden).then(|| dir.to_string())
+            })
+            .collect()
+    }
+}
+
+fn walk(root: &Path, dir: &Path, modules: &[String], out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Ok(ft) = e.file_type() else { continue };
+        let path = e.path();
+        let rel = path
+            .strip_prefix(root)
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        if ft.is_dir() {
+            if name.starts_with('.') || name == "gobuildr-out" || modules.contains(&rel) {
+                continue;
+            }
+            if path.join("go.mod").is_file() {
+                continue;
+            }
+            walk(root, &path, modules, out);
+        } else if ft.is_file() {
+            out.push(rel);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_dirs_follow_go_rules() {
+        let t = Tree {
+            files: [
+                "a.go",
+                "cmd/x/main.go",
+                "cmd/x/x_test.go",
+                "testdata/t.go",
+                "_skip/s.go",
+                "only_test/t_test.go",
+                "vendor/v/v.go",
+                "assets/a.txt",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        };
+        let dirs: Vec<String> = t.package_dirs().into_iter().collect();
+        assert_eq!(dirs, vec!["", "cmd/x"]);
+    }
+}
