@@ -3,6 +3,8 @@
 //! value; nothing downstream reaches back upstream.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use petgraph::graph::NodeIndex;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -12,9 +14,11 @@ use crate::cache::Cache;
 use crate::cli::Settings;
 use crate::discover::{self, PackageGraph};
 use crate::exec::Executor;
+use crate::explain::{History, MissReason};
 use crate::failure::Failure;
 use crate::plan::{self, buildinfo, Plan, PlanRequest, Root};
 use crate::publish;
+use crate::report::trace::{Trace, PHASE_TRACK};
 use crate::report::{self, Summary};
 use crate::rules::{rules, Platform};
 use crate::schedule::{self, Options};
@@ -160,8 +164,25 @@ fn discover_all(req: &[discover::Request]) -> Result<Vec<PackageGraph>, Failure>
     })
 }
 
-pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Failure> {
-    let start = Instant::now();
+/// Everything up to the action graph: what both build and explain need.
+struct Prepared {
+    /// (name, start, seconds) of each phase, from the build's start.
+    phases: Vec<(&'static str, f64, f64)>,
+    ws: Workspace,
+    cache: Cache,
+    toolchain: Toolchain,
+    platforms: Vec<Platform>,
+    plan: Plan,
+}
+
+fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
+    let mut phases = Vec::new();
+    let mut phase_start = 0.0;
+    let mut phase = |name: &'static str| {
+        let now = start.elapsed().as_secs_f64();
+        phases.push((name, phase_start, now - phase_start));
+        phase_start = now;
+    };
     let ws = Workspace::find(&settings.start_dir)?;
     let config = Config::load(&ws.root)?;
     let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
@@ -177,6 +198,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     let dirs: BTreeSet<String> = selected.keys().cloned().collect();
     let proxy = module_proxy(&config);
     let tree_digest = discover::tree_digest(&ws.root, &tree, &cache)?;
+    phase("workspace, toolchain and hashing");
     let requests: Vec<discover::Request> = platforms
         .iter()
         .map(|p| discover::Request {
@@ -191,6 +213,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         })
         .collect();
     let graphs = discover_all(&requests)?;
+    phase("discovery");
 
     let sums = load_sums(&ws);
     let req = PlanRequest {
@@ -205,8 +228,104 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         let roots = roots(&ws, g, &selected, &settings.labels)?;
         plan::plan_platform(&mut plan, &req, g, &roots)?;
     }
+    phase("plan");
+    Ok(Prepared {
+        phases,
+        ws,
+        cache,
+        toolchain,
+        platforms,
+        plan,
+    })
+}
 
+fn write_profile(
+    path: &Path,
+    plan: &Plan,
+    run: &schedule::Run,
+    phases: &[(&str, f64, f64)],
+    schedule_start: f64,
+) -> Result<(), Failure> {
+    let mut trace = Trace::default();
+    for (name, start, seconds) in phases {
+        trace.span(
+            name,
+            "phase",
+            PHASE_TRACK,
+            *start,
+            *seconds,
+            serde_json::json!({}),
+        );
+    }
+    for (i, r) in run.records.iter().enumerate() {
+        if matches!(r.outcome, schedule::Outcome::NotRun) {
+            continue;
+        }
+        let a = &plan.graph[NodeIndex::new(i)];
+        trace.span(
+            &format!("{} {}", a.kind, a.package),
+            &a.kind.to_string(),
+            r.worker + 1,
+            schedule_start + r.started,
+            r.seconds,
+            serde_json::json!({"platform": a.platform.to_string(), "cached": matches!(r.outcome, schedule::Outcome::Cached)}),
+        );
+    }
+    trace.write(path)?;
+    Ok(())
+}
+
+fn describe(plan: &Plan, node: NodeIndex) -> String {
+    let a = &plan.graph[node];
+    format!("{} {} ({})", a.kind, a.package, a.platform)
+}
+
+fn print_reasons(plan: &Plan, reasons: &BTreeMap<NodeIndex, Vec<MissReason>>, cached: usize) {
+    if reasons.is_empty() {
+        eprintln!("explain: nothing changed; all {cached} actions are cached");
+    }
+    for (node, why) in reasons {
+        let text: Vec<String> = why.iter().map(|r| r.to_string()).collect();
+        eprintln!("explain: {}: {}", describe(plan, *node), text.join("; "));
+    }
+}
+
+/// `gobuildr explain`: why each action of the request would run, without
+/// running anything.
+pub fn explain(settings: &Settings) -> Result<(), Failure> {
+    let Prepared {
+        ws,
+        cache,
+        toolchain,
+        plan,
+        ..
+    } = prepare(settings, Instant::now())?;
     let exec = Executor::new(&cache, &toolchain);
+    let records = schedule::dry_run(&plan, &exec);
+    let history = History::new(&cache, &ws.root);
+    let reasons =
+        history.explain_and_record(&plan, &ws.root, &toolchain, &settings.tags, &records, false);
+    let cached = records
+        .iter()
+        .filter(|r| matches!(r.outcome, schedule::Outcome::Cached))
+        .count();
+    print_reasons(&plan, &reasons, cached);
+    let _ = cache.stats().save();
+    Ok(())
+}
+
+pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Failure> {
+    let start = Instant::now();
+    let Prepared {
+        phases,
+        ws,
+        cache,
+        toolchain,
+        platforms,
+        plan,
+    } = prepare(settings, start)?;
+    let exec = Executor::new(&cache, &toolchain);
+    let schedule_start = start.elapsed().as_secs_f64();
     let progress = report::Progress::new(&plan, settings.quiet);
     let run = schedule::run(
         &plan,
@@ -220,6 +339,18 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     )
     .map_err(|e| Failure::Environment(format!("starting {} workers: {e}", settings.jobs)))?;
     progress.finish();
+    let history = History::new(&cache, &ws.root);
+    let reasons = history.explain_and_record(
+        &plan,
+        &ws.root,
+        &toolchain,
+        &settings.tags,
+        &run.records,
+        true,
+    );
+    if settings.explain {
+        print_reasons(&plan, &reasons, report::counts(&run, |_| true).cached);
+    }
 
     let out_root = settings
         .out
@@ -250,6 +381,9 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
             "warning: could not save the stat cache (files will be re-hashed next time): {e}"
         );
     }
+    if let Some(path) = &settings.profile {
+        write_profile(path, &plan, &run, &phases, schedule_start)?;
+    }
     let failed: Vec<_> = run.failed().collect();
     let seconds = start.elapsed().as_secs_f64();
     let summary = Summary {
@@ -262,7 +396,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         seconds,
         processes_spawned: crate::process::spawned(),
         files_hashed: cache.stats().files_hashed(),
-        action_list: report::action_list(&plan, &run),
+        action_list: report::action_list(&plan, &run, &reasons),
     };
     if let Some(path) = &settings.summary_json {
         let json =
@@ -279,13 +413,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         return Err(Failure::Interrupted);
     }
     if !failed.is_empty() {
-        let names: Vec<String> = failed
-            .iter()
-            .map(|(n, _)| {
-                let a = &plan.graph[*n];
-                format!("{} {} ({})", a.kind, a.package, a.platform)
-            })
-            .collect();
+        let names: Vec<String> = failed.iter().map(|(n, _)| describe(&plan, *n)).collect();
         return Err(Failure::Build(format!(
             "build failed: {}",
             names.join(", ")

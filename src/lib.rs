@@ -12,6 +12,7 @@
 //! - [`cache`]: content-addressed store and action cache.
 //! - [`exec`]: the sandbox each action runs in.
 //! - [`schedule`]: parallel execution, cache look-ups.
+//! - [`explain`]: why each action ran (typed miss reasons).
 //! - [`publish`]: binaries into gobuildr-out.
 //! - [`report`]: progress, summaries.
 //! - [`process`]: every child process gobuildr starts, counted.
@@ -24,6 +25,7 @@ pub mod cli;
 pub mod digest;
 pub mod discover;
 pub mod exec;
+pub mod explain;
 pub mod failure;
 pub mod plan;
 pub mod process;

@@ -17,6 +17,10 @@ fn run() -> Result<(), Failure> {
             let settings = Settings::resolve(&cli, b)?;
             gobuildr::build::build(&settings, &interrupt)
         }
+        args::Command::Explain(b) => {
+            let settings = Settings::resolve(&cli, b)?;
+            gobuildr::build::explain(&settings)
+        }
         args::Command::Platforms => {
             let settings = Settings::resolve(&cli, &args::BuildArgs::default())?;
             gobuildr::build::list_platforms(&settings)

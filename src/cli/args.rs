@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Build packages and binaries.
     Build(BuildArgs),
+    /// Say why each action of the request would run, without building.
+    Explain(BuildArgs),
     /// List the platforms this toolchain can target, and the named sets.
     Platforms,
 }
@@ -61,4 +63,10 @@ pub struct BuildArgs {
     /// Print only errors and the final line.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Print why each executed action ran.
+    #[arg(long)]
+    pub explain: bool,
+    /// Write the build as a Chrome trace (Perfetto, chrome://tracing).
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
 }

@@ -25,6 +25,8 @@ pub struct Settings {
     pub out: Option<PathBuf>,
     pub summary_json: Option<PathBuf>,
     pub quiet: bool,
+    pub explain: bool,
+    pub profile: Option<PathBuf>,
 }
 
 /// The default cache: $GOBUILDR_CACHE, else $XDG_CACHE_HOME/gobuildr, else
@@ -97,6 +99,8 @@ impl Settings {
             out: build.out.clone(),
             summary_json: build.summary_json.as_ref().map(|p| cwd.join(p)),
             quiet: build.quiet,
+            explain: build.explain,
+            profile: build.profile.as_ref().map(|p| cwd.join(p)),
         })
     }
 }

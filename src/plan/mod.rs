@@ -103,6 +103,9 @@ pub struct Action {
     /// package directory, staged whole as `src` (assembly may include
     /// headers from its subdirectories, e.g. runtime's cgo/abi_amd64.h).
     pub src_link: Option<PathBuf>,
+    /// `path@version` of the module the package comes from, when versioned
+    /// (for explanations: a version bump is named as such).
+    pub module: Option<String>,
 }
 
 impl Action {
@@ -541,6 +544,11 @@ impl Planner<'_> {
             outputs,
             src_display: src_display.clone(),
             src_link: (!is_workspace_file(pkg)).then(|| pkg.dir.clone()),
+            module: pkg
+                .module
+                .as_ref()
+                .filter(|m| !m.version.is_empty())
+                .map(|m| format!("{}@{}", m.path, m.version)),
         };
         let has_asm = !pkg.s_files.is_empty();
         let mut header_inputs = Vec::new();
@@ -845,6 +853,7 @@ impl Planner<'_> {
             outputs: vec!["obj/a.out".into()],
             src_display: format!("{dir}/"),
             src_link: None,
+            module: None,
         };
         self.add(action)
     }

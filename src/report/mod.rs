@@ -2,6 +2,8 @@
 //! compiler's messages, and the machine-readable summary (`--summary-json`,
 //! documented in docs/summary-json.md).
 
+pub mod trace;
+
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -10,6 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use petgraph::graph::NodeIndex;
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
+use crate::explain::MissReason;
 use crate::plan::{ActionKind, Plan};
 use crate::rules::Platform;
 use crate::schedule::{Observer, Outcome, Record, Run};
@@ -141,6 +146,8 @@ pub struct ActionSummary {
     pub cached: bool,
     pub outcome: &'static str,
     pub seconds: f64,
+    /// Why it ran (empty when cached).
+    pub reasons: Vec<MissReason>,
 }
 
 /// One platform's share of the build.
@@ -187,7 +194,11 @@ pub fn counts(run: &Run, select: impl Fn(NodeIndex) -> bool) -> ActionCounts {
     }
 }
 
-pub fn action_list(plan: &Plan, run: &Run) -> Vec<ActionSummary> {
+pub fn action_list(
+    plan: &Plan,
+    run: &Run,
+    reasons: &BTreeMap<NodeIndex, Vec<MissReason>>,
+) -> Vec<ActionSummary> {
     run.records
         .iter()
         .enumerate()
@@ -204,8 +215,10 @@ pub fn action_list(plan: &Plan, run: &Run) -> Vec<ActionSummary> {
                     Outcome::Cached => "cached",
                     Outcome::Executed => "executed",
                     Outcome::Failed => "failed",
+                    Outcome::WouldRun => "would_run",
                 },
                 seconds: r.seconds,
+                reasons: reasons.get(&NodeIndex::new(i)).cloned().unwrap_or_default(),
             }
         })
         .collect()

@@ -31,16 +31,25 @@ pub enum Outcome {
     Cached,
     Executed,
     Failed,
+    /// Dry run: would execute (not in the cache, or a dependency would).
+    WouldRun,
 }
 
 #[derive(Debug, Clone)]
 pub struct Record {
     pub outcome: Outcome,
     pub key: Option<ActionKey>,
+    /// The digest of each input, in the action's input order (None: an
+    /// output of a dependency not built yet, in a dry run).
+    pub inputs: Vec<Option<FileDigest>>,
     pub outputs: Vec<OutputEntry>,
     /// What the tool printed (also on a cache hit: warnings survive).
     pub output: String,
     pub seconds: f64,
+    /// When the worker took it up, in seconds since the run started, and
+    /// which worker (for `--profile`).
+    pub started: f64,
+    pub worker: usize,
 }
 
 impl Record {
@@ -48,9 +57,12 @@ impl Record {
         Record {
             outcome: Outcome::NotRun,
             key: None,
+            inputs: Vec::new(),
             outputs: Vec::new(),
             output: String::new(),
             seconds: 0.0,
+            started: 0.0,
+            worker: 0,
         }
     }
 
@@ -111,53 +123,103 @@ fn priorities(plan: &Plan) -> Vec<u64> {
     prio
 }
 
-/// Computes the key of a ready action from its inputs' digests.
+/// The digests of an action's inputs, as far as they are known: an output
+/// of a dependency that has not produced it is None.
+fn input_digests(plan: &Plan, records: &[Record], node: NodeIndex) -> Vec<Option<FileDigest>> {
+    plan.graph[node]
+        .inputs
+        .iter()
+        .map(|input| match &input.source {
+            Source::File { digest, .. } => Some(*digest),
+            Source::Generated(bytes) => Some(FileDigest::of_bytes(bytes)),
+            Source::Output { action, name } => records[action.index()].output_digest(name),
+        })
+        .collect()
+}
+
+/// The key of an action whose inputs are all known.
 fn key_of(
     plan: &Plan,
     exec: &Executor,
-    records: &[Record],
     node: NodeIndex,
-) -> (ActionKey, Vec<Option<PathBuf>>) {
-    let action = &plan.graph[node];
-    let mut digests = Vec::with_capacity(action.inputs.len());
-    let mut blobs = Vec::with_capacity(action.inputs.len());
-    for input in &action.inputs {
-        let (d, blob) = match &input.source {
-            Source::File { digest, .. } => (*digest, None),
-            Source::Generated(bytes) => (FileDigest::of_bytes(bytes), None),
-            Source::Output { action, name } => {
-                // A dependency that succeeded always recorded this output.
-                let d = records[action.index()]
-                    .output_digest(name)
-                    .unwrap_or_else(|| FileDigest::of_bytes(b""));
-                (d, Some(exec.cache.blob_path(&d)))
-            }
+    inputs: &[Option<FileDigest>],
+) -> Option<ActionKey> {
+    let digests: Option<Vec<FileDigest>> = inputs.iter().copied().collect();
+    digests.map(|d| plan.graph[node].key(exec.toolchain, &d))
+}
+
+/// Where each `Output` input's blob is in the CAS.
+fn blobs(
+    plan: &Plan,
+    exec: &Executor,
+    node: NodeIndex,
+    inputs: &[Option<FileDigest>],
+) -> Vec<Option<PathBuf>> {
+    plan.graph[node]
+        .inputs
+        .iter()
+        .zip(inputs)
+        .map(|(input, d)| match (&input.source, d) {
+            (Source::Output { .. }, Some(d)) => Some(exec.cache.blob_path(d)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Without running anything: which actions are cached and which would run.
+pub fn dry_run(plan: &Plan, exec: &Executor) -> Vec<Record> {
+    let mut records = vec![Record::not_run(); plan.graph.node_count()];
+    for node in petgraph::algo::toposort(&plan.graph, None).unwrap_or_default() {
+        let inputs = input_digests(plan, &records, node);
+        let key = key_of(plan, exec, node, &inputs);
+        let entry = key.and_then(|k| exec.cache.get_action(&k));
+        records[node.index()] = match entry {
+            Some(e) => Record {
+                outcome: Outcome::Cached,
+                key,
+                inputs,
+                outputs: e.outputs,
+                output: e.output,
+                ..Record::not_run()
+            },
+            None => Record {
+                outcome: Outcome::WouldRun,
+                key,
+                inputs,
+                ..Record::not_run()
+            },
         };
-        digests.push(d);
-        blobs.push(blob);
     }
-    (action.key(exec.toolchain, &digests), blobs)
+    records
 }
 
 /// Looks the action up in the cache and runs it on a miss.
 fn perform(
     plan: &Plan,
     exec: &Executor,
-    key: ActionKey,
-    blobs: &[Option<PathBuf>],
     node: NodeIndex,
+    inputs: Vec<Option<FileDigest>>,
 ) -> Record {
+    let Some(key) = key_of(plan, exec, node, &inputs) else {
+        return failed(
+            None,
+            inputs,
+            "bug: an input of a ready action is unknown\n".into(),
+            0.0,
+        );
+    };
     if let Some(entry) = exec.cache.get_action(&key) {
         return Record {
             outcome: Outcome::Cached,
             key: Some(key),
+            inputs,
             outputs: entry.outputs,
             output: entry.output,
-            seconds: 0.0,
+            ..Record::not_run()
         };
     }
     let action = &plan.graph[node];
-    match exec.run(action, blobs) {
+    match exec.run(action, &blobs(plan, exec, node, &inputs)) {
         Ok(res) if res.success => {
             let entry = ActionEntry {
                 outputs: res.outputs.clone(),
@@ -165,28 +227,36 @@ fn perform(
                 seconds: res.seconds,
             };
             if let Err(e) = exec.cache.put_action(&key, &entry) {
-                return failed(key, format!("{e}\n"), res.seconds);
+                return failed(Some(key), inputs, format!("{e}\n"), res.seconds);
             }
             Record {
                 outcome: Outcome::Executed,
                 key: Some(key),
+                inputs,
                 outputs: res.outputs,
                 output: res.output,
                 seconds: res.seconds,
+                ..Record::not_run()
             }
         }
-        Ok(res) => failed(key, res.output, res.seconds),
-        Err(e) => failed(key, format!("{e}\n"), 0.0),
+        Ok(res) => failed(Some(key), inputs, res.output, res.seconds),
+        Err(e) => failed(Some(key), inputs, format!("{e}\n"), 0.0),
     }
 }
 
-fn failed(key: ActionKey, output: String, seconds: f64) -> Record {
+fn failed(
+    key: Option<ActionKey>,
+    inputs: Vec<Option<FileDigest>>,
+    output: String,
+    seconds: f64,
+) -> Record {
     Record {
         outcome: Outcome::Failed,
-        key: Some(key),
-        outputs: Vec::new(),
+        key,
+        inputs,
         output,
         seconds,
+        ..Record::not_run()
     }
 }
 
@@ -219,6 +289,7 @@ pub fn run(
     let jobs = opts.jobs.max(1);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
     let (tx, rx) = mpsc::channel::<(NodeIndex, Record)>();
+    let t0 = std::time::Instant::now();
 
     pool.in_place_scope(|scope| loop {
         while !stop && running < jobs {
@@ -240,12 +311,16 @@ pub fn run(
                 }
                 continue;
             }
-            let (key, blobs) = key_of(plan, exec, &records, node);
+            let inputs = input_digests(plan, &records, node);
             let tx = tx.clone();
             running += 1;
             observer.started(node);
             scope.spawn(move |_| {
-                let rec = perform(plan, exec, key, &blobs, node);
+                let started = t0.elapsed().as_secs_f64();
+                let mut rec = perform(plan, exec, node, inputs);
+                rec.started = started;
+                rec.worker = rayon::current_thread_index().unwrap_or(0);
+                rec.seconds = t0.elapsed().as_secs_f64() - started;
                 let _ = tx.send((node, rec));
             });
         }

@@ -198,6 +198,14 @@ fn leaf_edit_runs_only_its_compile_and_link() {
 fn changing_tags_reruns_only_affected_packages() {
     let ws = example("tags");
     let root = ws.path();
+    // Fresh contents, so the shared cache cannot know either tag state yet.
+    write_files(
+        root,
+        &[(
+            "mode/nonce.go",
+            &format!("package mode\n\nconst Nonce = {:?}\n", nonce()),
+        )],
+    );
     Gobuildr::new(root).build_ok(root, &["//..."]);
     let s = Gobuildr::new(root).build_ok(root, &["//...", "--tags", "prod"]);
     let executed = s.executed_actions();
@@ -378,7 +386,7 @@ fn two_processes_share_one_cache() {
     let a = example("multi");
     let b = example("multi");
     // Unique sources, so both processes miss on the same new actions at once.
-    let nonce = format!("{:?}", std::time::SystemTime::now());
+    let nonce = nonce();
     for ws in [a.path(), b.path()] {
         write_files(
             ws,

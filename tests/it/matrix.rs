@@ -85,7 +85,7 @@ fn every_example_on_the_matrix_is_byte_identical_to_go_build() {
 fn rerun_executes_nothing_and_a_new_platform_only_its_own_actions() {
     let ws = example("hello");
     let root = ws.path();
-    let nonce = format!("{:?}", std::time::SystemTime::now());
+    let nonce = nonce();
     write_files(
         root,
         &[(

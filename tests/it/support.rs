@@ -308,3 +308,16 @@ pub fn sha256(data: &[u8]) -> String {
 pub fn label_dir(label: &str) -> &str {
     label.trim_start_matches("//").split(':').next().unwrap()
 }
+
+/// A string no earlier run used: makes sources the shared cache cannot know.
+pub fn nonce() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    format!(
+        "{}-{}-{}",
+        t.as_secs(),
+        t.subsec_nanos(),
+        std::process::id()
+    )
+}
