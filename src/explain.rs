@@ -321,8 +321,7 @@ pub fn reasons(kind: &str, old: Option<&Ingredients>, new: &Ingredients) -> Vec<
         }
     }
     for (at, o) in &old.inputs {
-        if !new.inputs.contains_key(at)
-            && !(o.origin.starts_with("module ") || o.origin == "goroot")
+        if !(new.inputs.contains_key(at) || o.origin.starts_with("module ") || o.origin == "goroot")
         {
             out.push(FileRemoved {
                 path: o.origin.clone(),

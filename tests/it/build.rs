@@ -172,9 +172,10 @@ fn leaf_edit_runs_only_its_compile_and_link() {
     Gobuildr::new(root).build_ok(root, &["//..."]);
     let main_go = root.join("cmd/server/main.go");
     let text = fs::read_to_string(&main_go).unwrap();
+    // A fresh string each run: the shared cache must not already know it.
     fs::write(
         &main_go,
-        format!("{text}\nfunc unusedHelper() int {{ return 42 }}\n"),
+        format!("{text}\nfunc init() {{ println({:?}) }}\n", nonce()),
     )
     .unwrap();
     let s = Gobuildr::new(root).build_ok(root, &["//..."]);
