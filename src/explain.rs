@@ -8,7 +8,7 @@
 //! only when something missed and rewritten only when the set of keys
 //! changed, so a no-op build does not touch them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -38,6 +38,9 @@ pub struct Ingredients {
     pub env: Vec<String>,
     pub tags: Vec<String>,
     pub module: Option<String>,
+    /// `path@version` of every module this action reads: its own package's
+    /// and those of the dependencies whose outputs it takes.
+    pub modules: BTreeSet<String>,
     pub inputs: BTreeMap<String, InputRecord>,
 }
 
@@ -229,6 +232,15 @@ pub fn ingredients(
         env: a.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         tags: tags.to_vec(),
         module: a.module.clone(),
+        modules: a
+            .module
+            .iter()
+            .cloned()
+            .chain(a.inputs.iter().filter_map(|i| match &i.source {
+                Source::Output { action, .. } => plan.graph[*action].module.clone(),
+                _ => None,
+            }))
+            .collect(),
         inputs,
     }
 }
@@ -279,21 +291,24 @@ pub fn reasons(kind: &str, old: Option<&Ingredients>, new: &Ingredients) -> Vec<
             new: new.tags.clone(),
         });
     }
-    if old.module != new.module {
-        let split = |m: &Option<String>| {
-            m.as_deref()
-                .and_then(|m| m.split_once('@'))
-                .map(|(p, v)| (p.to_string(), v.to_string()))
-        };
-        if let (Some((path, old_v)), Some((_, new_v))) = (split(&old.module), split(&new.module)) {
+    let versions = |i: &Ingredients| -> BTreeMap<String, String> {
+        i.modules
+            .iter()
+            .filter_map(|m| m.split_once('@'))
+            .map(|(p, v)| (p.to_string(), v.to_string()))
+            .collect()
+    };
+    let old_versions = versions(old);
+    for (module, new_v) in versions(new) {
+        if let Some(old_v) = old_versions.get(&module).filter(|v| **v != new_v) {
             out.push(ModuleChanged {
-                module: path,
-                old: old_v,
+                module,
+                old: old_v.clone(),
                 new: new_v,
             });
         }
     }
-    let module_changed = !out.is_empty() && old.module != new.module;
+    let module_changed = old.module != new.module;
     for (at, n) in &new.inputs {
         match old.inputs.get(at) {
             None if n.origin.starts_with("module ") || n.origin == "goroot" => {}

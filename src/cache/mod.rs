@@ -141,7 +141,7 @@ impl Cache {
     /// that does not is removed, so that whoever needs it rebuilds it.
     pub fn verify_blob(&self, d: &FileDigest) -> bool {
         let path = self.blob_path(d);
-        match self.stats.digest(&path) {
+        match self.stats.blob_digest(&path) {
             Ok(actual) if actual == *d => true,
             Ok(_) => {
                 let _ = fs::remove_file(&path);

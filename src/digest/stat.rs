@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use super::FileDigest;
 
 /// Files modified this close to the moment they were hashed are re-hashed
-/// next time.
-const RACY_NS: i128 = 2_000_000_000;
+/// next time: file timestamps advance in coarse kernel ticks, so an edit
+/// right after hashing could keep the same mtime.
+const RACY_NS: i128 = 100_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Stat {
@@ -84,11 +85,16 @@ impl StatCache {
         }
     }
 
-    fn lookup(&self, path: &Path, stat: &Stat) -> Option<Entry> {
+    fn lookup(&self, path: &Path, stat: &Stat, ctime_matters: bool) -> Option<Entry> {
         let entries = self.entries.lock().ok()?;
         entries
             .get(path)
-            .filter(|e| e.stat == *stat && !e.racy)
+            .filter(|e| {
+                let same = e.stat.size == stat.size
+                    && e.stat.mtime_ns == stat.mtime_ns
+                    && e.stat.ino == stat.ino;
+                same && (!ctime_matters || e.stat.ctime_ns == stat.ctime_ns) && !e.racy
+            })
             .cloned()
     }
 
@@ -110,8 +116,19 @@ impl StatCache {
 
     /// The digest of a file, re-read only if its stat changed.
     pub fn digest(&self, path: &Path) -> std::io::Result<FileDigest> {
+        self.digest_checked(path, true)
+    }
+
+    /// The digest of a CAS blob: like [`StatCache::digest`], but a changed
+    /// ctime alone is no reason to re-read, because staging hard-links
+    /// blobs (which changes their ctime) and nothing else writes them.
+    pub fn blob_digest(&self, path: &Path) -> std::io::Result<FileDigest> {
+        self.digest_checked(path, false)
+    }
+
+    fn digest_checked(&self, path: &Path, ctime_matters: bool) -> std::io::Result<FileDigest> {
         let stat = Stat::of(&std::fs::metadata(path)?);
-        if let Some(e) = self.lookup(path, &stat) {
+        if let Some(e) = self.lookup(path, &stat, ctime_matters) {
             return Ok(e.digest);
         }
         let d = FileDigest::of_file(path)?;
@@ -136,7 +153,7 @@ impl StatCache {
     ) -> std::io::Result<String> {
         let stat = Stat::of(&std::fs::metadata(path)?);
         if let Some(sha) = self
-            .lookup(path, &stat)
+            .lookup(path, &stat, true)
             .filter(|e| e.digest == digest)
             .and_then(|e| e.sha256)
         {

@@ -2,7 +2,9 @@
 //! the tools could read (for the discovery key) and the package directories
 //! labels select from.
 //!
-//! Skipped: directories whose names start with `.` (VCS data), gobuildr's
+//! Skipped: files and directories whose names start with `.` (VCS data,
+//! editor files; go ignores them too, except for `//go:embed all:`
+//! patterns, whose files still enter compile keys by content), gobuildr's
 //! own output, and nested modules that are not part of the workspace.
 
 use std::collections::BTreeSet;
@@ -52,13 +54,16 @@ fn walk(root: &Path, dir: &Path, modules: &[String], out: &mut Vec<String>) {
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
         let Ok(ft) = e.file_type() else { continue };
+        if name.starts_with('.') {
+            continue;
+        }
         let path = e.path();
         let rel = path
             .strip_prefix(root)
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default();
         if ft.is_dir() {
-            if name.starts_with('.') || name == "gobuildr-out" || modules.contains(&rel) {
+            if name == "gobuildr-out" || modules.contains(&rel) {
                 continue;
             }
             if path.join("go.mod").is_file() {
