@@ -256,7 +256,7 @@ impl<'a> Executor<'a> {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        self.isolation().apply(&mut cmd, sb);
+        self.isolation().apply(&mut cmd);
         let child = crate::process::spawn(&mut cmd).map_err(|source| ExecError::Spawn {
             tool: argv[0].clone(),
             source,

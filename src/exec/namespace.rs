@@ -1,16 +1,21 @@
-//! Linux namespaces for actions: a fresh user namespace (so no privileges
-//! are needed), a mount namespace in which the staged inputs are read-only
-//! bind mounts, and an empty network namespace, so a tool cannot reach the
+//! Linux namespaces for actions: a fresh user namespace (no privileges are
+//! needed, and the tool runs as an unprivileged uid inside it, so the
+//! read-only staged inputs really are read-only to it), a fresh mount
+//! namespace, and an empty network namespace, so a tool cannot reach the
 //! network. Probed once; where the kernel refuses, actions run in plain
 //! temp dirs and the reason is reported once.
+//!
+//! No per-action mounts: bind mounts made every action cost more than the
+//! tools themselves on a many-package build (measured in docs/benchmarks.md).
 
-use std::ffi::CString;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::Command;
 
-use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
+
+/// The uid and gid a tool has inside its user namespace: not root, so it
+/// has no capabilities and file permissions apply to it.
+const INSIDE_ID: u32 = 65534;
 
 pub enum Isolation {
     Namespaces { uid: u32, gid: u32 },
@@ -42,16 +47,9 @@ impl Isolation {
             uid: nix::unistd::getuid().as_raw(),
             gid: nix::unistd::getgid().as_raw(),
         };
-        let dir = match tempfile::tempdir() {
-            Ok(d) => d,
-            Err(e) => return Isolation::TempDir { why: e.to_string() },
-        };
-        for d in ["src", "pkg", "include"] {
-            let _ = std::fs::create_dir(dir.path().join(d));
-        }
         let mut cmd = Command::new("/bin/true");
-        cmd.current_dir(dir.path());
-        ns.apply(&mut cmd, dir.path());
+        cmd.current_dir("/");
+        ns.apply(&mut cmd);
         match crate::process::spawn(&mut cmd).and_then(|mut c| c.wait()) {
             Ok(s) if s.success() => ns,
             Ok(s) => Isolation::TempDir {
@@ -68,19 +66,13 @@ impl Isolation {
         }
     }
 
-    /// Arranges for `cmd` to start in fresh namespaces with the sandbox's
-    /// input directories read-only.
-    pub fn apply(&self, cmd: &mut Command, sb: &Path) {
+    /// Arranges for `cmd` to start in fresh namespaces.
+    pub fn apply(&self, cmd: &mut Command) {
         let Isolation::Namespaces { uid, gid } = self else {
             return;
         };
-        let uid_map = format!("0 {uid} 1\n").into_bytes();
-        let gid_map = format!("0 {gid} 1\n").into_bytes();
-        let ro_dirs: Vec<CString> = ["src", "pkg", "include"]
-            .iter()
-            .filter_map(|d| CString::new(sb.join(d).to_string_lossy().as_bytes()).ok())
-            .collect();
-        let root = c"/";
+        let uid_map = format!("{INSIDE_ID} {uid} 1\n").into_bytes();
+        let gid_map = format!("{INSIDE_ID} {gid} 1\n").into_bytes();
         // SAFETY: the closure runs in the forked child before exec; it only
         // makes syscalls on data prepared above (no allocation, no locks).
         unsafe {
@@ -91,31 +83,6 @@ impl Isolation {
                 write_proc(c"/proc/self/setgroups", b"deny")?;
                 write_proc(c"/proc/self/uid_map", &uid_map)?;
                 write_proc(c"/proc/self/gid_map", &gid_map)?;
-                // Nothing mounted here propagates back to the host.
-                mount(
-                    None::<&std::ffi::CStr>,
-                    root,
-                    None::<&std::ffi::CStr>,
-                    MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-                    None::<&std::ffi::CStr>,
-                )?;
-                for d in &ro_dirs {
-                    let d = d.as_c_str();
-                    mount(
-                        Some(d),
-                        d,
-                        None::<&std::ffi::CStr>,
-                        MsFlags::MS_BIND | MsFlags::MS_REC,
-                        None::<&std::ffi::CStr>,
-                    )?;
-                    mount(
-                        None::<&std::ffi::CStr>,
-                        d,
-                        None::<&std::ffi::CStr>,
-                        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-                        None::<&std::ffi::CStr>,
-                    )?;
-                }
                 Ok(())
             });
         }
