@@ -136,6 +136,11 @@ fn resolve_platforms(
         } else {
             vec![spec.clone()]
         };
+        if expanded.is_empty() {
+            return Err(Failure::Usage(format!(
+                "platform set {spec:?} in gobuildr.toml is empty"
+            )));
+        }
         for e in expanded {
             let p = Platform::parse(&e, &valid).map_err(|e| Failure::Usage(e.to_string()))?;
             if !out.contains(&p) {
@@ -193,7 +198,14 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
         .map(|(d, _)| d.to_string_lossy().to_string())
         .collect();
     let tree = Tree::walk(&ws.root, &modules);
-    let selected = select_dirs(&tree, &settings.labels)?;
+    let cwd = settings
+        .start_dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| ws.rel(&d))
+        .unwrap_or_default();
+    let labels = settings.labels.resolve(&cwd)?;
+    let selected = select_dirs(&tree, &labels)?;
     let platforms = resolve_platforms(&settings.platforms, &config, &toolchain, cache.root())?;
     let dirs: BTreeSet<String> = selected.keys().cloned().collect();
     let proxy = module_proxy(&config);
@@ -225,8 +237,20 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
     };
     let mut plan = Plan::default();
     for g in &graphs {
-        let roots = roots(&ws, g, &selected, &settings.labels)?;
+        let roots = roots(&ws, g, &selected, &labels)?;
         plan::plan_platform(&mut plan, &req, g, &roots)?;
+    }
+    // Two main packages with one name would overwrite each other.
+    let mut seen: BTreeMap<(String, String), &str> = BTreeMap::new();
+    for t in &plan.targets {
+        if let Some(other) = seen.insert((t.platform.to_string(), t.out_rel.clone()), &t.label) {
+            return Err(Failure::Usage(format!(
+                "{other} and {} both build a binary named {} for {}; build them separately or rename one",
+                t.label,
+                t.out_rel.rsplit('/').next().unwrap_or(""),
+                t.platform
+            )));
+        }
     }
     phase("plan");
     Ok(Prepared {
@@ -354,8 +378,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
 
     let out_root = settings
         .out
-        .as_ref()
-        .map(|o| ws.root.join(o))
+        .clone()
         .unwrap_or_else(|| ws.root.join("gobuildr-out"));
     let mut outputs = Vec::new();
     let mut errors: Vec<String> = Vec::new();

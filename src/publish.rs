@@ -45,6 +45,11 @@ pub fn publish(cache: &Cache, digest: &FileDigest, dest: &Path) -> Result<String
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir))?;
         fs::copy(cache.blob_path(digest), tmp.path()).map_err(io_err(dest))?;
+        // Check what was copied, not what the stat cache remembers.
+        if FileDigest::of_file(tmp.path()).map_err(io_err(dest))? != *digest {
+            let _ = cache.verify_blob_contents(&cache.blob_path(digest));
+            return Err(PublishError::Corrupt(*digest, dest.to_path_buf()));
+        }
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).map_err(io_err(dest))?;
         tmp.persist(dest).map_err(|e| PublishError::Io {
             path: dest.to_path_buf(),

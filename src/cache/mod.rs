@@ -9,9 +9,12 @@
 //!
 //! Invariants: every write is a temp file in the destination's directory
 //! followed by a rename, so a reader (in this or another process) sees the
-//! old entry, the new entry, or none, never a torn one. Every blob read for
-//! use is re-hashed first; a blob that does not match its name is deleted,
-//! and the action entry that pointed at it is treated as a miss.
+//! old entry, the new entry, or none, never a torn one. A cache hit checks
+//! that every output blob still hashes to its name — re-reading it unless
+//! its size, mtime and inode are those recorded when it was last verified —
+//! and a blob staged as an input or published is re-read in full. A blob
+//! that does not match its name is deleted, and the entry that pointed at
+//! it becomes a miss.
 
 use std::fs;
 use std::io::Write;
@@ -122,16 +125,16 @@ impl Cache {
         let digest = FileDigest::of_file(path).map_err(io_err(path))?;
         let size = fs::metadata(path).map_err(io_err(path))?.len();
         let dest = self.blob_path(&digest);
-        if !dest.exists() {
-            let dir = dest.parent().unwrap_or(&self.cas);
-            fs::create_dir_all(dir).map_err(io_err(dir))?;
-            let mut perm = fs::metadata(path).map_err(io_err(path))?.permissions();
-            perm.set_readonly(true);
-            fs::set_permissions(path, perm).map_err(io_err(path))?;
-            if fs::rename(path, &dest).is_err() {
-                // Another filesystem (should not happen): copy atomically.
-                self.write_atomic(&dest, &fs::read(path).map_err(io_err(path))?)?;
-            }
+        // Always replace: a blob already there may be corrupt, and this file
+        // was just hashed.
+        let dir = dest.parent().unwrap_or(&self.cas);
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let mut perm = fs::metadata(path).map_err(io_err(path))?.permissions();
+        perm.set_readonly(true);
+        fs::set_permissions(path, perm).map_err(io_err(path))?;
+        if fs::rename(path, &dest).is_err() {
+            // Another filesystem (should not happen): copy atomically.
+            self.write_atomic(&dest, &fs::read(path).map_err(io_err(path))?)?;
         }
         self.stats.remember(&dest, digest).map_err(io_err(&dest))?;
         Ok((digest, size))
@@ -149,6 +152,23 @@ impl Cache {
                 false
             }
             Err(_) => false,
+        }
+    }
+
+    /// Re-reads a blob in full (when it is about to be used as an input or
+    /// published); a blob that does not match its name is removed.
+    pub fn verify_blob_contents(&self, path: &Path) -> bool {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        match (FileDigest::from_hex(&name), FileDigest::of_file(path)) {
+            (Some(want), Ok(have)) if want == have => true,
+            _ => {
+                let _ = fs::remove_file(path);
+                self.stats.forget(path);
+                false
+            }
         }
     }
 

@@ -8,20 +8,32 @@ use std::path::PathBuf;
 
 use crate::workspace::label::{Label, LabelError};
 
+/// The labels of a request, as typed; Go-style ones are resolved against
+/// the current directory once the workspace root is known.
+#[derive(Debug)]
+pub struct Labels(Vec<String>);
+
+impl Labels {
+    /// Parses them relative to `cwd` (the current directory, relative to
+    /// the workspace root).
+    pub fn resolve(&self, cwd: &str) -> Result<Vec<Label>, LabelError> {
+        self.0.iter().map(|l| Label::parse(l, cwd)).collect()
+    }
+}
+
 /// Everything a build needs to know from the user, resolved.
 #[derive(Debug)]
 pub struct Settings {
     pub start_dir: PathBuf,
     pub cache_dir: PathBuf,
     pub go: Option<PathBuf>,
-    pub labels: Vec<Label>,
+    pub labels: Labels,
     pub tags: Vec<String>,
     /// Platform specs and set names as given, in order; empty means the host.
     /// They are checked against the toolchain once it is known.
     pub platforms: Vec<String>,
     pub jobs: usize,
     pub keep_going: bool,
-    /// Relative paths are taken from the workspace root.
     pub out: Option<PathBuf>,
     pub summary_json: Option<PathBuf>,
     pub quiet: bool,
@@ -62,13 +74,9 @@ impl Settings {
             None => cwd.clone(),
         };
         let labels = if build.labels.is_empty() {
-            vec![Label::parse("//...")?]
+            vec!["//...".to_string()]
         } else {
-            build
-                .labels
-                .iter()
-                .map(|l| Label::parse(l))
-                .collect::<Result<_, _>>()?
+            build.labels.clone()
         };
         let jobs = build.jobs.filter(|j| *j > 0).unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -83,7 +91,7 @@ impl Settings {
                 .map(|d| cwd.join(d))
                 .unwrap_or_else(default_cache_dir),
             go: cli.go.clone(),
-            labels,
+            labels: Labels(labels),
             tags: split_tags(&build.tags),
             platforms: build
                 .platform
@@ -96,7 +104,7 @@ impl Settings {
                 .collect(),
             jobs,
             keep_going: build.keep_going,
-            out: build.out.clone(),
+            out: build.out.as_ref().map(|o| cwd.join(o)),
             summary_json: build.summary_json.as_ref().map(|p| cwd.join(p)),
             quiet: build.quiet,
             explain: build.explain,

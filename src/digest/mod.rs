@@ -30,7 +30,7 @@ pub use stat::StatCache;
 
 /// Bumped whenever the encoding of any key changes, so old cache entries are
 /// simply never found again.
-pub const KEY_FORMAT_VERSION: u32 = 1;
+pub const KEY_FORMAT_VERSION: u32 = 2;
 
 /// Marker types: what a digest is the digest of.
 pub mod kind {

@@ -240,9 +240,16 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
         Some(list) => list,
         None => {
             let list = go_list(req)?;
-            if let Ok(data) = serde_json::to_vec(&list) {
-                // Losing this only costs a go list next time.
-                let _ = crate::cache::write_atomic(&path, &data);
+            // Errors may come from outside the workspace (an unreachable
+            // proxy): never replay them.
+            let clean = list.iter().all(|p| {
+                (p.error.is_none() || p.excluded_by_constraints()) && p.deps_errors.is_empty()
+            });
+            if clean {
+                if let Ok(data) = serde_json::to_vec(&list) {
+                    // Losing this only costs a go list next time.
+                    let _ = crate::cache::write_atomic(&path, &data);
+                }
             }
             list
         }

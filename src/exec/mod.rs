@@ -19,7 +19,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use crate::cache::{Cache, OutputEntry};
-use crate::plan::{Action, Source, GOROOT, SB, TOOLDIR};
+use crate::digest::FileDigest;
+use crate::plan::{Action, Source, GOROOT, SB, TOOLDIR, TOOL_ENV};
 use crate::toolchain::Toolchain;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,10 @@ pub enum ExecError {
     },
     #[error("cache: {0}")]
     Cache(#[from] crate::cache::CacheError),
+    #[error("{0} changed during the build; run gobuildr again")]
+    ChangedDuringBuild(PathBuf),
+    #[error("cache blob {0} was corrupt and has been removed; run gobuildr again to rebuild it")]
+    CorruptBlob(PathBuf),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExecError + '_ {
@@ -54,20 +59,6 @@ pub struct ExecResult {
     pub seconds: f64,
     /// The outputs, stored in the CAS (empty when the action failed).
     pub outputs: Vec<OutputEntry>,
-}
-
-/// Environment every tool gets, besides the action's own (platform, GOROOT).
-fn fixed_env() -> [(&'static str, &'static str); 8] {
-    [
-        ("GOTOOLCHAIN", "local"),
-        ("GOFLAGS", ""),
-        ("GOPROXY", "off"),
-        ("GOENV", "off"),
-        ("GO111MODULE", "on"),
-        ("TZ", "UTC"),
-        ("LC_ALL", "C"),
-        ("PATH", "/usr/bin:/bin"),
-    ]
 }
 
 /// Child processes currently running, so that Ctrl-C can stop them.
@@ -163,20 +154,27 @@ impl<'a> Executor<'a> {
                     },
                     _,
                 ) => std::os::unix::fs::symlink(path, &dest).map_err(io_err(&dest))?,
-                (Source::File { path, .. }, _) => {
-                    // A copy, so an edit during the build cannot change what
-                    // the tool reads after the file was hashed.
+                (Source::File { path, digest, .. }, _) => {
+                    // A copy, checked against the digest the key was made
+                    // from: an edit during the build must not be compiled
+                    // under the old key.
                     fs::copy(path, &dest).map_err(io_err(path))?;
+                    if FileDigest::of_file(&dest).map_err(io_err(&dest))? != *digest {
+                        return Err(ExecError::ChangedDuringBuild(path.clone()));
+                    }
                     set_readonly(&dest, true)?;
                 }
-                (Source::Output { .. }, Some(blob)) if !input.writable => {
-                    if fs::hard_link(blob, &dest).is_err() {
+                (Source::Output { .. }, Some(blob)) => {
+                    // Read in full before use, whatever the stat cache says.
+                    if !self.cache.verify_blob_contents(blob) {
+                        return Err(ExecError::CorruptBlob(blob.clone()));
+                    }
+                    if input.writable {
+                        fs::copy(blob, &dest).map_err(io_err(blob))?;
+                        set_readonly(&dest, false)?;
+                    } else if fs::hard_link(blob, &dest).is_err() {
                         fs::copy(blob, &dest).map_err(io_err(blob))?;
                     }
-                }
-                (Source::Output { .. }, Some(blob)) => {
-                    fs::copy(blob, &dest).map_err(io_err(blob))?;
-                    set_readonly(&dest, false)?;
                 }
                 (Source::Output { name, .. }, None) => {
                     return Err(ExecError::Io {
@@ -244,7 +242,7 @@ impl<'a> Executor<'a> {
         cmd.args(&argv[1..])
             .current_dir(sb)
             .env_clear()
-            .envs(fixed_env())
+            .envs(TOOL_ENV)
             .env("HOME", sb.join("home"))
             .env("TMPDIR", sb.join("tmp"))
             .envs(

@@ -24,6 +24,19 @@ use crate::toolchain::Toolchain;
 use crate::workspace::label;
 use buildinfo::Sums;
 
+/// Environment every tool gets besides its action's own (platform,
+/// GOROOT); part of every key.
+pub const TOOL_ENV: [(&str, &str); 8] = [
+    ("GOTOOLCHAIN", "local"),
+    ("GOFLAGS", ""),
+    ("GOPROXY", "off"),
+    ("GOENV", "off"),
+    ("GO111MODULE", "on"),
+    ("TZ", "UTC"),
+    ("LC_ALL", "C"),
+    ("PATH", "/usr/bin:/bin"),
+];
+
 pub const SB: &str = "${SB}";
 pub const TOOLDIR: &str = "${TOOLDIR}";
 pub const GOROOT: &str = "${GOROOT}";
@@ -123,6 +136,13 @@ impl Action {
             .strs("platform-env", &flatten(&self.platform.env()))
             .strs("argv", &self.argv)
             .strs("env", &flatten(&self.env))
+            .strs(
+                "tool-env",
+                &TOOL_ENV
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>(),
+            )
             .strs("outputs", &self.outputs);
         for (input, digest) in self.inputs.iter().zip(input_digests) {
             e.str("input", &input.at).digest("content", digest);
@@ -260,7 +280,8 @@ fn check_errors(
             ));
         }
     }
-    errors.dedup();
+    let mut seen = BTreeSet::new();
+    errors.retain(|e| seen.insert(e.clone()));
     if errors.is_empty() {
         Ok(skip)
     } else {

@@ -251,9 +251,9 @@ fn plural(n: usize, word: &str) -> String {
 pub fn final_lines(per_platform: &[PlatformSummary], run: &Run, seconds: f64) -> Vec<String> {
     let line = |targets: usize, what: &str, c: &ActionCounts| {
         format!(
-            "built {} for {what}: {} actions, {} executed, {} cached",
+            "built {} for {what}: {}, {} executed, {} cached",
             plural(targets, "target"),
-            c.total,
+            plural(c.total, "action"),
             c.executed,
             c.cached
         )

@@ -41,7 +41,7 @@ impl Config {
         toml::from_str(&text).map_err(|e| {
             let line = e
                 .span()
-                .map(|s| text[..s.start].lines().count().max(1))
+                .map(|s| text[..s.start].matches('\n').count() + 1)
                 .unwrap_or(1);
             WorkspaceError::Parse {
                 path,

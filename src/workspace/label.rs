@@ -42,7 +42,8 @@ impl fmt::Display for Label {
     }
 }
 
-fn clean_dir(label: &str, dir: &str) -> Result<String, LabelError> {
+/// Resolves `dir` against `base` (both relative to the workspace root).
+fn clean_dir(label: &str, base: &str, dir: &str) -> Result<String, LabelError> {
     let dir = dir.trim_end_matches('/');
     let invalid = |why| LabelError::Invalid {
         label: label.to_string(),
@@ -53,10 +54,11 @@ fn clean_dir(label: &str, dir: &str) -> Result<String, LabelError> {
             "absolute paths are not labels; use //dir relative to the workspace root",
         ));
     }
-    let mut parts = Vec::new();
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
     for part in dir.split('/') {
         match part {
             "" | "." => {}
+            ".." if parts.pop().is_some() => {}
             ".." => return Err(invalid("labels cannot leave the workspace (..)")),
             p if p.contains("...") => {
                 return Err(invalid("... is only allowed as the last element"))
@@ -68,13 +70,16 @@ fn clean_dir(label: &str, dir: &str) -> Result<String, LabelError> {
 }
 
 impl Label {
-    pub fn parse(raw: &str) -> Result<Label, LabelError> {
-        let body = if let Some(rest) = raw.strip_prefix("//") {
-            rest
+    /// Parses a label. `//` labels are relative to the workspace root;
+    /// Go-style ones (`./dir`, `dir/...`, `..`) to `cwd`, the current
+    /// directory relative to the root.
+    pub fn parse(raw: &str, cwd: &str) -> Result<Label, LabelError> {
+        let (body, base) = if let Some(rest) = raw.strip_prefix("//") {
+            (rest, "")
         } else if raw == "." {
-            ""
+            ("", cwd)
         } else {
-            raw.strip_prefix("./").unwrap_or(raw)
+            (raw.strip_prefix("./").unwrap_or(raw), cwd)
         };
         if body.is_empty() && raw.is_empty() {
             return Err(LabelError::Invalid {
@@ -83,9 +88,9 @@ impl Label {
             });
         }
         let pattern = if body == "..." {
-            Pattern::Below(String::new())
+            Pattern::Below(clean_dir(raw, base, "")?)
         } else if let Some(dir) = body.strip_suffix("/...") {
-            Pattern::Below(clean_dir(raw, dir)?)
+            Pattern::Below(clean_dir(raw, base, dir)?)
         } else {
             let (dir, name) = match body.split_once(':') {
                 Some((d, n)) if !n.is_empty() && !n.contains('/') => (d, Some(n.to_string())),
@@ -98,7 +103,7 @@ impl Label {
                 None => (body, None),
             };
             Pattern::Package {
-                dir: clean_dir(raw, dir)?,
+                dir: clean_dir(raw, base, dir)?,
                 name,
             }
         };
@@ -174,30 +179,46 @@ mod tests {
     #[test]
     fn forms() {
         assert_eq!(
-            Label::parse("//...").unwrap().pattern,
+            Label::parse("//...", "").unwrap().pattern,
             Pattern::Below(String::new())
         );
         assert_eq!(
-            Label::parse("./...").unwrap().pattern,
+            Label::parse("./...", "").unwrap().pattern,
             Pattern::Below(String::new())
         );
         assert_eq!(
-            Label::parse("//pkg/...").unwrap().pattern,
+            Label::parse("//pkg/...", "").unwrap().pattern,
             Pattern::Below("pkg".into())
         );
         assert_eq!(
-            Label::parse("//cmd/x:x").unwrap().pattern,
+            Label::parse("//cmd/x:x", "").unwrap().pattern,
             Pattern::Package {
                 dir: "cmd/x".into(),
                 name: Some("x".into())
             }
         );
         assert_eq!(
-            Label::parse("./cmd/x").unwrap().pattern,
-            Label::parse("cmd/x").unwrap().pattern
+            Label::parse("./cmd/x", "").unwrap().pattern,
+            Label::parse("cmd/x", "").unwrap().pattern
         );
-        assert!(Label::parse("//../x").is_err());
-        assert_eq!(Label::parse("//cmd/x:x").unwrap().to_string(), "//cmd/x:x");
+        assert!(Label::parse("//../x", "").is_err());
+        assert_eq!(
+            Label::parse("//cmd/x:x", "").unwrap().to_string(),
+            "//cmd/x:x"
+        );
+        // Go-style labels are relative to the current directory.
+        assert_eq!(
+            Label::parse("./...", "cmd").unwrap().pattern,
+            Pattern::Below("cmd".into())
+        );
+        assert_eq!(
+            Label::parse("../pkg", "cmd").unwrap().pattern,
+            Pattern::Package {
+                dir: "pkg".into(),
+                name: None
+            }
+        );
+        assert!(Label::parse("../..", "cmd").is_err());
     }
 
     #[test]
@@ -206,7 +227,7 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let err = Label::parse("//cmd/sever")
+        let err = Label::parse("//cmd/sever", "")
             .unwrap()
             .select(&dirs)
             .unwrap_err()

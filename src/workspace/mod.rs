@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 pub enum WorkspaceError {
     #[error("no go.mod or go.work found in {0} or any parent directory (gobuildr builds Go modules; run `go mod init` first)")]
     NoModule(PathBuf),
+    #[error("{0}: {1}")]
+    NoDirectory(PathBuf, std::io::Error),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -47,10 +49,9 @@ pub struct Workspace {
 impl Workspace {
     /// Finds and loads the workspace containing `start`.
     pub fn find(start: &Path) -> Result<Workspace, WorkspaceError> {
-        let start = start.canonicalize().map_err(|source| WorkspaceError::Io {
-            path: start.to_path_buf(),
-            source,
-        })?;
+        let start = start
+            .canonicalize()
+            .map_err(|e| WorkspaceError::NoDirectory(start.to_path_buf(), e))?;
         let (root, kind) = start
             .ancestors()
             .find(|d| d.join("go.work").is_file())

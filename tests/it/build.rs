@@ -78,15 +78,24 @@ fn labels_and_layout() {
         .unwrap()
         .iter()
         .any(|a| a["package"] == "example.com/multi/pkg/strutil"));
-    // --out moves the output root; -C finds the root from a subdirectory.
+    // -C finds the root from a subdirectory; --out moves the output root.
+    let elsewhere = root.join("elsewhere");
     let out = Gobuildr::new(Path::new("/"))
         .args(["build", "-q", "-C"])
         .arg(root.join("cmd"))
-        .args(["--out", "elsewhere", "//cmd/client"])
+        .arg("--out")
+        .arg(&elsewhere)
+        .arg("//cmd/client")
+        .run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(elsewhere.join(format!("{}/bin/client", host(&s))).is_file());
+    // Go-style labels and --out are relative to the current directory.
+    let out = Gobuildr::new(&root.join("cmd"))
+        .args(["build", "-q", "--out", "here", "./client", "../pkg/..."])
         .run();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(root
-        .join(format!("elsewhere/{}/bin/client", host(&s)))
+        .join(format!("cmd/here/{}/bin/client", host(&s)))
         .is_file());
     // A wrong :name is an error naming the label.
     let out = Gobuildr::new(root)
@@ -476,4 +485,67 @@ fn keep_going_builds_what_does_not_depend_on_a_failure() {
     assert!(root
         .join(&s.outputs().into_values().next().unwrap().0)
         .is_file());
+}
+
+#[test]
+fn two_binaries_with_one_name_are_refused() {
+    let ws = example("hello");
+    let root = ws.path();
+    let main = "package main\n\nfunc main() {}\n";
+    write_files(root, &[("a/tool/main.go", main), ("b/tool/main.go", main)]);
+    let out = Gobuildr::new(root).args(["build", "//..."]).run();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("//a/tool:tool") && err.contains("//b/tool:tool"),
+        "{err}"
+    );
+    // One at a time is fine.
+    Gobuildr::new(root).build_ok(root, &["//a/tool"]);
+}
+
+#[test]
+fn blob_corrupted_behind_the_stat_cache_is_never_published() {
+    let cache = tempfile::tempdir_in(scratch()).unwrap();
+    let ws = example("hello");
+    let root = ws.path();
+    let first = Gobuildr::new(root)
+        .cache(cache.path())
+        .build_ok(root, &["//..."]);
+    let (_, (path, sha, blake3)) = first.outputs().into_iter().next().unwrap();
+    // Same size, same mtime, same inode: only a full read can tell.
+    let blob = cache.path().join("cas-v1").join(&blake3[..2]).join(&blake3);
+    let meta = fs::metadata(&blob).unwrap();
+    let mut perm = meta.permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perm.set_readonly(false);
+    fs::set_permissions(&blob, perm).unwrap();
+    let mut data = fs::read(&blob).unwrap();
+    data[2000] ^= 0x55;
+    fs::write(&blob, &data).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&blob)
+        .unwrap()
+        .set_modified(meta.modified().unwrap())
+        .unwrap();
+    fs::remove_dir_all(root.join("gobuildr-out")).unwrap();
+    let out = Gobuildr::new(root)
+        .cache(cache.path())
+        .args(["build", "-q", "//..."])
+        .run();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("corrupt"), "{}", stderr(&out));
+    assert!(
+        !root.join(&path).exists(),
+        "a corrupt binary must not be published"
+    );
+    // The bad blob was dropped: the next build rebuilds it.
+    let again = Gobuildr::new(root)
+        .cache(cache.path())
+        .build_ok(root, &["//..."]);
+    assert_eq!(
+        again.outputs().into_values().next().unwrap(),
+        (path, sha, blake3)
+    );
 }
