@@ -16,7 +16,8 @@ use crate::discover::{self, PackageGraph};
 use crate::exec::Executor;
 use crate::explain::{History, MissReason};
 use crate::failure::Failure;
-use crate::plan::{self, buildinfo, Plan, PlanRequest, Root};
+use crate::fetch::{Fetcher, GoSum, Sources};
+use crate::plan::{self, Plan, PlanRequest, Root};
 use crate::publish;
 use crate::report::trace::{Trace, PHASE_TRACK};
 use crate::report::{self, Summary};
@@ -26,7 +27,7 @@ use crate::toolchain::Toolchain;
 use crate::workspace::config::Config;
 use crate::workspace::label::{self, Label};
 use crate::workspace::tree::Tree;
-use crate::workspace::Workspace;
+use crate::workspace::{RootKind, Workspace};
 
 /// Default module source when neither gobuildr.toml nor the environment
 /// names one.
@@ -42,21 +43,61 @@ fn module_proxy(config: &Config) -> String {
         .unwrap_or_else(|| DEFAULT_PROXY.to_string())
 }
 
-/// go.sum lines of every module in the workspace (and go.work.sum).
-fn load_sums(ws: &Workspace) -> buildinfo::Sums {
-    let mut sums = buildinfo::Sums::new();
-    let mut files: Vec<PathBuf> = ws
-        .modules
-        .iter()
-        .map(|(d, _)| ws.root.join(d).join("go.sum"))
-        .collect();
+/// go.sum of every module in the workspace, and go.work.sum.
+fn load_sums(ws: &Workspace) -> GoSum {
+    let mut files: Vec<PathBuf> = ws.modules.iter().map(|(d, _)| ws.root.join(d).join("go.sum")).collect();
     files.push(ws.root.join("go.work.sum"));
-    for f in files {
-        if let Ok(text) = std::fs::read_to_string(&f) {
-            buildinfo::parse_sums(&text, &mut sums);
+    GoSum::load(&files)
+}
+
+/// Whether the workspace builds from vendor/ (go's default when a
+/// single module has vendor/modules.txt).
+fn vendored(ws: &Workspace) -> bool {
+    ws.kind == RootKind::Module && ws.root.join("vendor/modules.txt").is_file()
+}
+
+/// The modules whose zips the workspace needs: every require of every
+/// workspace module, after replacements (local-directory replacements and
+/// the workspace's own modules need nothing).
+fn required_modules(ws: &Workspace) -> Vec<(String, String)> {
+    let own: BTreeSet<&str> = ws.modules.iter().map(|(_, m)| m.module.as_str()).collect();
+    let mut out = BTreeSet::new();
+    for (_, m) in &ws.modules {
+        for (path, version) in &m.requires {
+            if own.contains(path.as_str()) {
+                continue;
+            }
+            let replaced = m
+                .replaces
+                .iter()
+                .find(|(old, old_v, _, _)| old == path && (old_v.is_empty() || old_v == version));
+            match replaced {
+                Some((_, _, _, new_v)) if new_v.is_empty() => {}
+                Some((_, _, new, new_v)) => {
+                    out.insert((new.clone(), new_v.clone()));
+                }
+                None => {
+                    out.insert((path.clone(), version.clone()));
+                }
+            }
         }
     }
-    sums
+    out.into_iter().collect()
+}
+
+fn fetcher<'a>(settings: &Settings, config: &Config, cache: &Cache, toolchain: &'a Toolchain, scratch: &'a Path) -> Fetcher<'a> {
+    let noproxy = std::env::var("GONOPROXY")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| std::env::var("GOPRIVATE").ok())
+        .unwrap_or_default();
+    Fetcher {
+        modcache: cache.root().join("modcache-v1"),
+        sources: Sources::parse(&module_proxy(config), config.modules.allow_direct, &noproxy),
+        offline: settings.offline,
+        go: &toolchain.go,
+        scratch,
+    }
 }
 
 /// The directories the labels select, each with whether it was named
@@ -208,7 +249,6 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
     let selected = select_dirs(&tree, &labels)?;
     let platforms = resolve_platforms(&settings.platforms, &config, &toolchain, cache.root())?;
     let dirs: BTreeSet<String> = selected.keys().cloned().collect();
-    let proxy = module_proxy(&config);
     let tree_digest = discover::tree_digest(&ws.root, &tree, &cache)?;
     phase("workspace, toolchain and hashing");
     let requests: Vec<discover::Request> = platforms
@@ -221,9 +261,14 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
             platform: p,
             tags: &settings.tags,
             dirs: &dirs,
-            proxy: &proxy,
         })
         .collect();
+    // Modules are fetched and verified only when go list has to run: an
+    // unchanged workspace was verified when it was last listed.
+    let vendored = vendored(&ws);
+    if !vendored && requests.iter().any(|r| discover::cached(r).is_none()) {
+        fetcher(settings, &config, &cache, &toolchain, cache.root()).fetch_all(&required_modules(&ws), &load_sums(&ws))?;
+    }
     let graphs = discover_all(&requests)?;
     phase("discovery");
 
@@ -233,6 +278,7 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
         toolchain: &toolchain,
         tags: &settings.tags,
         sums: &sums,
+        vendored,
         stats: cache.stats(),
     };
     let mut plan = Plan::default();
@@ -456,6 +502,29 @@ fn display_path(root: &Path, p: &Path) -> String {
         .unwrap_or(p)
         .to_string_lossy()
         .to_string()
+}
+
+/// `gobuildr fetch`: download and verify every module the workspace needs.
+pub fn fetch(settings: &Settings, json: bool) -> Result<(), Failure> {
+    let ws = Workspace::find(&settings.start_dir)?;
+    let config = Config::load(&ws.root)?;
+    let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
+    let toolchain = Toolchain::locate(settings.go.as_deref(), &cache)?;
+    if vendored(&ws) {
+        eprintln!("fetch: the workspace builds from vendor/; nothing to fetch");
+        return Ok(());
+    }
+    let fetched = fetcher(settings, &config, &cache, &toolchain, cache.root()).fetch_all(&required_modules(&ws), &load_sums(&ws))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&fetched).map_err(|e| Failure::Environment(e.to_string()))?);
+    } else {
+        for f in &fetched {
+            eprintln!("{} {} {} {} (from {})", f.module, f.version, f.file, f.h1, f.from);
+        }
+        eprintln!("fetch: {} module files verified against go.sum", fetched.len());
+    }
+    let _ = cache.stats().save();
+    Ok(())
 }
 
 /// `gobuildr platforms`: what this toolchain can target, with the variants

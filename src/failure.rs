@@ -79,3 +79,12 @@ impl From<crate::plan::PlanError> for Failure {
         }
     }
 }
+
+impl From<crate::fetch::FetchError> for Failure {
+    fn from(e: crate::fetch::FetchError) -> Self {
+        match e {
+            crate::fetch::FetchError::Io { .. } => Failure::Environment(e.to_string()),
+            _ => Failure::Build(e.to_string()),
+        }
+    }
+}

@@ -5,6 +5,7 @@
 //! - [`workspace`]: the root (go.work / go.mod), labels, gobuildr.toml, the
 //!   canonical meaning of go.mod.
 //! - [`toolchain`]: which Go, and its identity digest.
+//! - [`fetch`]: modules from the configured proxies, verified against go.sum.
 //! - [`discover`]: one `go list -deps -json` per platform → package graph.
 //! - [`rules`]: the Go rule set and platform table, embedded from `rules/`.
 //! - [`plan`]: packages × platforms → action graph.
@@ -27,6 +28,7 @@ pub mod discover;
 pub mod exec;
 pub mod explain;
 pub mod failure;
+pub mod fetch;
 pub mod plan;
 pub mod process;
 pub mod publish;

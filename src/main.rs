@@ -21,6 +21,14 @@ fn run() -> Result<(), Failure> {
             let settings = Settings::resolve(&cli, b)?;
             gobuildr::build::explain(&settings)
         }
+        args::Command::Fetch(f) => {
+            let build = args::BuildArgs {
+                offline: f.offline,
+                ..Default::default()
+            };
+            let settings = Settings::resolve(&cli, &build)?;
+            gobuildr::build::fetch(&settings, f.json)
+        }
         args::Command::Platforms => {
             let settings = Settings::resolve(&cli, &args::BuildArgs::default())?;
             gobuildr::build::list_platforms(&settings)

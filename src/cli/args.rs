@@ -30,6 +30,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Say why each action of the request would run, without building.
     Explain(BuildArgs),
+    /// Download and verify every module the workspace needs.
+    Fetch(FetchArgs),
     /// List the platforms this toolchain can target, and the named sets.
     Platforms,
 }
@@ -63,10 +65,23 @@ pub struct BuildArgs {
     /// Print only errors and the final line.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Never download: fail if a module is not in gobuildr's cache.
+    #[arg(long)]
+    pub offline: bool,
     /// Print why each executed action ran.
     #[arg(long)]
     pub explain: bool,
     /// Write the build as a Chrome trace (Perfetto, chrome://tracing).
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct FetchArgs {
+    /// Print what was fetched, from where, with hashes, as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Only check what is already in gobuildr's module cache.
+    #[arg(long)]
+    pub offline: bool,
 }

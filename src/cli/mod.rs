@@ -39,6 +39,7 @@ pub struct Settings {
     pub quiet: bool,
     pub explain: bool,
     pub profile: Option<PathBuf>,
+    pub offline: bool,
 }
 
 /// The default cache: $GOBUILDR_CACHE, else $XDG_CACHE_HOME/gobuildr, else
@@ -108,6 +109,7 @@ impl Settings {
             summary_json: build.summary_json.as_ref().map(|p| cwd.join(p)),
             quiet: build.quiet,
             explain: build.explain,
+            offline: build.offline,
             profile: build.profile.as_ref().map(|p| cwd.join(p)),
         })
     }

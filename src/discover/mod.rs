@@ -166,8 +166,6 @@ pub struct Request<'a> {
     pub tags: &'a [String],
     /// Package directories relative to the root.
     pub dirs: &'a BTreeSet<String>,
-    /// Where modules are fetched from (a GOPROXY list).
-    pub proxy: &'a str,
 }
 
 /// The digest of everything `go list` reads from the workspace: every file
@@ -225,20 +223,36 @@ pub fn cache_key(req: &Request) -> Digest<kind::File> {
     e.finish()
 }
 
-/// The package graph of one platform: from the discovery cache when nothing
-/// go list reads has changed, else from `go list` (and then cached).
-pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
-    let path = req
-        .cache
-        .root()
-        .join("discover-v1")
-        .join(format!("{}.json", cache_key(req)));
-    let cached = std::fs::read(&path)
+fn cache_path(req: &Request) -> PathBuf {
+    req.cache.root().join("discover-v1").join(format!("{}.json", cache_key(req)))
+}
+
+fn graph(req: &Request, list: Vec<Package>) -> PackageGraph {
+    let order = list.iter().map(|p| p.import_path.clone()).collect();
+    PackageGraph {
+        platform: req.platform.clone(),
+        packages: list.into_iter().map(|p| (p.import_path.clone(), p)).collect(),
+        order,
+    }
+}
+
+/// The package graph of one platform from the discovery cache, if nothing
+/// go list reads has changed (and every package directory still exists:
+/// the module cache may have been cleaned).
+pub fn cached(req: &Request) -> Option<PackageGraph> {
+    let list = std::fs::read(cache_path(req))
         .ok()
-        .and_then(|d| serde_json::from_slice::<Vec<Package>>(&d).ok());
-    let list = match cached {
-        Some(list) => list,
+        .and_then(|d| serde_json::from_slice::<Vec<Package>>(&d).ok())?;
+    list.iter().all(|p| p.dir.as_os_str().is_empty() || p.dir.is_dir()).then(|| graph(req, list))
+}
+
+/// The package graph of one platform: cached, else from `go list` (and
+/// then cached).
+pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
+    let list = match cached(req) {
+        Some(g) => return Ok(g),
         None => {
+            let path = cache_path(req);
             let list = go_list(req)?;
             // Errors may come from outside the workspace (an unreachable
             // proxy): never replay them.
@@ -254,15 +268,7 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
             list
         }
     };
-    let order = list.iter().map(|p| p.import_path.clone()).collect();
-    Ok(PackageGraph {
-        platform: req.platform.clone(),
-        packages: list
-            .into_iter()
-            .map(|p| (p.import_path.clone(), p))
-            .collect(),
-        order,
-    })
+    Ok(graph(req, list))
 }
 
 /// Runs `go list` once for all requested directories on one platform.
@@ -273,21 +279,10 @@ fn go_list(req: &Request) -> Result<Vec<Package>, DiscoverError> {
         .env_clear()
         .envs(go_command_env(req.cache.root()))
         .envs(req.platform.env())
-        .env("GOPROXY", req.proxy)
+        // Offline: every module was fetched and verified before (fetch).
+        .env("GOPROXY", "off")
+        .env("GOSUMDB", "off")
         .args(["list", "-e", "-deps", &format!("-json={FIELDS}")]);
-    // Checksum-database settings never change an output, only whether a
-    // download is trusted, so the caller's choices pass through.
-    for var in [
-        "GOSUMDB",
-        "GONOSUMDB",
-        "GOPRIVATE",
-        "GONOPROXY",
-        "GOINSECURE",
-    ] {
-        if let Ok(v) = std::env::var(var) {
-            cmd.env(var, v);
-        }
-    }
     if !req.tags.is_empty() {
         cmd.arg(format!("-tags={}", req.tags.join(",")));
     }

@@ -1,7 +1,9 @@
 //! The build information a linked binary carries (`go version -m`), as
 //! go build writes it into importcfg.link's `modinfo` line.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::fetch::GoSum;
 
 use crate::discover::{Module, Package, PackageGraph};
 use crate::rules::Platform;
@@ -15,21 +17,6 @@ const INFO_END: [u8; 16] = [
     0xf9, 0x32, 0x43, 0x31, 0x86, 0x18, 0x20, 0x72, 0x00, 0x82, 0x42, 0x10, 0x41, 0x16, 0xd8, 0xf2,
 ];
 
-/// Module checksums from go.sum files: (path, version) → `h1:...`.
-pub type Sums = HashMap<(String, String), String>;
-
-/// Reads every `go.sum` line `path version h1:...` (not the `/go.mod` ones).
-pub fn parse_sums(text: &str, into: &mut Sums) {
-    for line in text.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if let [path, version, sum] = f[..] {
-            if !version.ends_with("/go.mod") {
-                into.insert((path.to_string(), version.to_string()), sum.to_string());
-            }
-        }
-    }
-}
-
 /// One module line of the build info (go's debug.Module).
 struct InfoModule {
     path: String,
@@ -38,7 +25,9 @@ struct InfoModule {
     replace: Option<Box<InfoModule>>,
 }
 
-fn info_module(m: &Module, sums: &Sums) -> InfoModule {
+/// Module checksums: go.sum's, or none at all in vendor mode (go build
+/// -mod=vendor records none).
+fn info_module(m: &Module, sums: Option<&GoSum>) -> InfoModule {
     let version = if m.version.is_empty() {
         "(devel)".to_string()
     } else {
@@ -46,9 +35,8 @@ fn info_module(m: &Module, sums: &Sums) -> InfoModule {
     };
     let replace = m.replace.as_ref().map(|r| Box::new(info_module(r, sums)));
     let sum = if replace.is_none() && !m.version.is_empty() {
-        m.sum
-            .clone()
-            .or_else(|| sums.get(&(m.path.clone(), m.version.clone())).cloned())
+        sums.and(m.sum.clone())
+            .or_else(|| sums.and_then(|s| s.get(&m.path, &m.version)).map(str::to_string))
             .unwrap_or_default()
     } else {
         String::new()
@@ -96,7 +84,7 @@ pub fn go_quote(bytes: &[u8]) -> String {
 
 /// The build info text of a main package, exactly as go build writes it
 /// for `CGO_ENABLED=0 go build -trimpath -buildvcs=false`.
-pub fn build_info(graph: &PackageGraph, main: &Package, tags: &[String], sums: &Sums) -> String {
+pub fn build_info(graph: &PackageGraph, main: &Package, tags: &[String], sums: Option<&GoSum>) -> String {
     let mut out = format!("path\t{}\n", main.import_path);
     let main_path = main
         .module

@@ -19,10 +19,10 @@ use serde::Serialize;
 
 use crate::digest::{kind, FileDigest, KeyEncoder, StatCache};
 use crate::discover::{Package, PackageGraph};
+use crate::fetch::GoSum;
 use crate::rules::{rules, Platform};
 use crate::toolchain::Toolchain;
 use crate::workspace::label;
-use buildinfo::Sums;
 
 /// Environment every tool gets besides its action's own (platform,
 /// GOROOT); part of every key.
@@ -206,7 +206,9 @@ pub struct PlanRequest<'a> {
     pub root: &'a Path,
     pub toolchain: &'a Toolchain,
     pub tags: &'a [String],
-    pub sums: &'a Sums,
+    pub sums: &'a GoSum,
+    /// Building from vendor/ (`-mod=vendor`).
+    pub vendored: bool,
     pub stats: &'a StatCache,
 }
 
@@ -231,15 +233,6 @@ struct Archive {
 const EXPORT: &str = "obj/export.a";
 /// The link object written by compile's -linkobj (and extended by pack).
 const LINKOBJ: &str = "obj/_pkg_.a";
-
-fn is_workspace_file(pkg: &Package) -> bool {
-    !pkg.standard
-        && pkg
-            .module
-            .as_ref()
-            .map(|m| m.version.is_empty())
-            .unwrap_or(true)
-}
 
 /// Reports errors in the packages a request needs, as go build does.
 fn check_errors(
@@ -290,7 +283,7 @@ fn check_errors(
 }
 
 /// Path-component glob match, as Go's path.Match for one element.
-fn glob_match(pattern: &str, name: &str) -> bool {
+pub fn glob_match(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     fn rec(p: &[char], n: &[char]) -> bool {
@@ -380,23 +373,36 @@ impl Planner<'_> {
     }
 
     /// Inputs for files of the package's directory, staged under `src/`.
+    /// What fixes the contents of a package's files without reading them:
+    /// the toolchain for the standard library, the go.sum hash for a module
+    /// in the module cache (verified when it was fetched). None: the files
+    /// are hashed (the workspace, vendor/, local replacements).
+    fn fixed_by(&self, pkg: &Package) -> Option<String> {
+        if pkg.standard {
+            return Some(format!("goroot {}", self.req.toolchain.id));
+        }
+        if pkg.dir.starts_with(self.req.root) {
+            return None;
+        }
+        let m = pkg.module.as_ref().filter(|m| !m.version.is_empty())?;
+        self.req.sums.get(&m.path, &m.version).map(|h1| format!("module {}@{} {h1}", m.path, m.version))
+    }
+
     fn src_input(&self, pkg: &Package, rel: &str) -> Result<Input, PlanError> {
         let path = pkg.dir.join(rel);
-        let (digest, immutable) = if pkg.standard {
-            let mut e = KeyEncoder::<kind::File>::new("goroot-file");
-            e.digest("toolchain", &self.req.toolchain.id)
-                .str("path", &format!("{}/{}", pkg.import_path, rel));
-            (e.finish(), true)
-        } else {
-            let d = self
-                .req
-                .stats
-                .digest(&path)
-                .map_err(|source| PlanError::Io {
+        let (digest, immutable) = match self.fixed_by(pkg) {
+            Some(id) => {
+                let mut e = KeyEncoder::<kind::File>::new("fixed-file");
+                e.str("fixed-by", &id).str("path", &format!("{}/{}", pkg.import_path, rel));
+                (e.finish(), true)
+            }
+            None => {
+                let d = self.req.stats.digest(&path).map_err(|source| PlanError::Io {
                     path: path.clone(),
                     source,
                 })?;
-            (d, !is_workspace_file(pkg))
+                (d, false)
+            }
         };
         Ok(Input {
             at: format!("src/{rel}"),
@@ -548,9 +554,10 @@ impl Planner<'_> {
             .to_str()
             .and_then(|root| pkg.dir.to_str()?.strip_prefix(root))
         {
-            Some(rel) if is_workspace_file(pkg) => format!("{rel}/"),
+            Some(rel) => format!("{rel}/"),
             _ => format!("{}/", Self::trim_target(pkg)),
         };
+        let src_link = self.fixed_by(pkg).map(|_| pkg.dir.clone());
         let base = |kind: ActionKind,
                     argv: Vec<String>,
                     inputs: Vec<Input>,
@@ -564,7 +571,7 @@ impl Planner<'_> {
             inputs,
             outputs,
             src_display: src_display.clone(),
-            src_link: (!is_workspace_file(pkg)).then(|| pkg.dir.clone()),
+            src_link: src_link.clone(),
             module: pkg
                 .module
                 .as_ref()
@@ -823,7 +830,7 @@ impl Planner<'_> {
     fn plan_link(&mut self, pkg: &Package, dir: &str) -> NodeIndex {
         let r = rules();
         let platform = self.graph.platform.clone();
-        let info = buildinfo::build_info(self.graph, pkg, self.req.tags, self.req.sums);
+        let info = buildinfo::build_info(self.graph, pkg, self.req.tags, (!self.req.vendored).then_some(self.req.sums));
         let mut cfg = format!(
             "packagefile {}={SB}/pkg/{}.a\n",
             pkg.import_path, pkg.import_path

@@ -18,6 +18,18 @@ pub struct Config {
     pub platforms: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub modules: ModulesConfig,
+    #[serde(default)]
+    pub toolchain: ToolchainConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolchainConfig {
+    /// Pin the Go toolchain: `go = "1.26.8"` (fetched as a module).
+    pub go: Option<String>,
+    /// The `h1:` hash of the pinned toolchain's module zip for this host
+    /// (as the checksum database records it).
+    pub sum: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -25,6 +37,9 @@ pub struct Config {
 pub struct ModulesConfig {
     /// The GOPROXY list modules are fetched from.
     pub proxy: Option<String>,
+    /// Let `direct` in the proxy list fetch from version control.
+    #[serde(default)]
+    pub allow_direct: bool,
 }
 
 pub const FILE_NAME: &str = "gobuildr.toml";

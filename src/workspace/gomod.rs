@@ -136,6 +136,13 @@ pub fn meaning(path: &Path, text: &str) -> Result<Digest<kind::File>, WorkspaceE
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GoMod {
     pub module: String,
+    /// `require` lines: (module path, version).
+    pub requires: Vec<(String, String)>,
+    /// `replace old [v] => new [v]`: (old path, old version or "", new
+    /// path or directory, new version or "").
+    pub replaces: Vec<(String, String, String, String)>,
+    /// The `toolchain` directive, if any (`go1.26.8`).
+    pub toolchain: Option<String>,
 }
 
 impl GoMod {
@@ -144,12 +151,25 @@ impl GoMod {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<GoMod, WorkspaceError> {
-        let module = directives(path, text)?
-            .into_iter()
-            .find(|(verb, _)| verb == "module")
-            .and_then(|(_, args)| args.first().cloned())
-            .ok_or_else(|| parse_error(path, 1, "no module directive"))?;
-        Ok(GoMod { module })
+        let mut m = GoMod::default();
+        for (verb, args) in directives(path, text)? {
+            match (verb.as_str(), &args[..]) {
+                ("module", [p, ..]) => m.module = p.clone(),
+                ("require", [p, v, ..]) => m.requires.push((p.clone(), v.clone())),
+                ("toolchain", [t, ..]) => m.toolchain = Some(t.clone()),
+                ("replace", _) => {
+                    let arrow = args.iter().position(|a| a == "=>").unwrap_or(args.len());
+                    let (old, new) = (&args[..arrow], args.get(arrow + 1..).unwrap_or(&[]));
+                    let at = |v: &[String], i: usize| v.get(i).cloned().unwrap_or_default();
+                    m.replaces.push((at(old, 0), at(old, 1), at(new, 0), at(new, 1)));
+                }
+                _ => {}
+            }
+        }
+        if m.module.is_empty() {
+            return Err(parse_error(path, 1, "no module directive"));
+        }
+        Ok(m)
     }
 }
 
