@@ -23,7 +23,7 @@ use crate::report::trace::{Trace, PHASE_TRACK};
 use crate::report::{self, Summary};
 use crate::rules::{rules, Platform};
 use crate::schedule::{self, Options};
-use crate::toolchain::Toolchain;
+use crate::toolchain::{pin, Toolchain};
 use crate::workspace::config::Config;
 use crate::workspace::label::{self, Label};
 use crate::workspace::tree::Tree;
@@ -45,7 +45,11 @@ fn module_proxy(config: &Config) -> String {
 
 /// go.sum of every module in the workspace, and go.work.sum.
 fn load_sums(ws: &Workspace) -> GoSum {
-    let mut files: Vec<PathBuf> = ws.modules.iter().map(|(d, _)| ws.root.join(d).join("go.sum")).collect();
+    let mut files: Vec<PathBuf> = ws
+        .modules
+        .iter()
+        .map(|(d, _)| ws.root.join(d).join("go.sum"))
+        .collect();
     files.push(ws.root.join("go.work.sum"));
     GoSum::load(&files)
 }
@@ -85,15 +89,83 @@ fn required_modules(ws: &Workspace) -> Vec<(String, String)> {
     out.into_iter().collect()
 }
 
-fn fetcher<'a>(settings: &Settings, config: &Config, cache: &Cache, toolchain: &'a Toolchain, scratch: &'a Path) -> Fetcher<'a> {
+/// The toolchain to build with: the pinned one (gobuildr.toml's
+/// [toolchain], else go.mod's `toolchain` line) if there is a pin that the
+/// local `go` does not satisfy exactly, fetched and verified; else the `go`
+/// on PATH (or --go).
+fn locate_toolchain(
+    settings: &Settings,
+    ws: &Workspace,
+    config: &Config,
+    cache: &Cache,
+) -> Result<Toolchain, Failure> {
+    let local_origin = if settings.go.is_some() {
+        "--go"
+    } else {
+        "PATH"
+    };
+    let pin = match (
+        &config.toolchain.go,
+        ws.modules.iter().find_map(|(_, m)| m.toolchain.clone()),
+    ) {
+        (Some(v), _) => Some(pin::Pin {
+            version: v.trim_start_matches("go").to_string(),
+            sum: config.toolchain.sum.clone(),
+            by: "gobuildr.toml".into(),
+        }),
+        (None, Some(t)) => Some(pin::Pin {
+            version: t.trim_start_matches("go").to_string(),
+            sum: config.toolchain.sum.clone(),
+            by: "go.mod".into(),
+        }),
+        (None, None) => None,
+    };
+    let Some(pin) = pin else {
+        return Ok(Toolchain::locate(
+            settings.go.as_deref(),
+            cache,
+            local_origin,
+        )?);
+    };
+    if let Ok(local) = Toolchain::locate(settings.go.as_deref(), cache, local_origin) {
+        if local.version == format!("go{}", pin.version) {
+            return Ok(local);
+        }
+    }
+    let sources = fetcher_sources(config);
+    let fetched = pin::ensure(
+        &pin,
+        &load_sums(ws),
+        &sources,
+        settings.offline,
+        cache.root(),
+    )?;
+    Ok(Toolchain::locate(
+        Some(&fetched.go),
+        cache,
+        &fetched.origin,
+    )?)
+}
+
+fn fetcher_sources(config: &Config) -> Sources {
     let noproxy = std::env::var("GONOPROXY")
         .ok()
         .filter(|v| !v.is_empty())
         .or_else(|| std::env::var("GOPRIVATE").ok())
         .unwrap_or_default();
+    Sources::parse(&module_proxy(config), config.modules.allow_direct, &noproxy)
+}
+
+fn fetcher<'a>(
+    settings: &Settings,
+    config: &Config,
+    cache: &Cache,
+    toolchain: &'a Toolchain,
+    scratch: &'a Path,
+) -> Fetcher<'a> {
     Fetcher {
         modcache: cache.root().join("modcache-v1"),
-        sources: Sources::parse(&module_proxy(config), config.modules.allow_direct, &noproxy),
+        sources: fetcher_sources(config),
         offline: settings.offline,
         go: &toolchain.go,
         scratch,
@@ -232,7 +304,7 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
     let ws = Workspace::find(&settings.start_dir)?;
     let config = Config::load(&ws.root)?;
     let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
-    let toolchain = Toolchain::locate(settings.go.as_deref(), &cache)?;
+    let toolchain = locate_toolchain(settings, &ws, &config, &cache)?;
     let modules: Vec<String> = ws
         .modules
         .iter()
@@ -267,7 +339,8 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
     // unchanged workspace was verified when it was last listed.
     let vendored = vendored(&ws);
     if !vendored && requests.iter().any(|r| discover::cached(r).is_none()) {
-        fetcher(settings, &config, &cache, &toolchain, cache.root()).fetch_all(&required_modules(&ws), &load_sums(&ws))?;
+        fetcher(settings, &config, &cache, &toolchain, cache.root())
+            .fetch_all(&required_modules(&ws), &load_sums(&ws))?;
     }
     let graphs = discover_all(&requests)?;
     phase("discovery");
@@ -458,6 +531,8 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     let summary = Summary {
         success: failed.is_empty() && errors.is_empty() && !run.interrupted,
         toolchain: toolchain.version.clone(),
+        toolchain_origin: toolchain.origin.clone(),
+        toolchain_id: toolchain.id.to_hex(),
         platforms: platforms.iter().map(|p| p.to_string()).collect(),
         actions: report::counts(&run, |_| true),
         per_platform: report::per_platform(&plan, &platforms, &run),
@@ -509,20 +584,48 @@ pub fn fetch(settings: &Settings, json: bool) -> Result<(), Failure> {
     let ws = Workspace::find(&settings.start_dir)?;
     let config = Config::load(&ws.root)?;
     let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
-    let toolchain = Toolchain::locate(settings.go.as_deref(), &cache)?;
+    let toolchain = locate_toolchain(settings, &ws, &config, &cache)?;
     if vendored(&ws) {
         eprintln!("fetch: the workspace builds from vendor/; nothing to fetch");
         return Ok(());
     }
-    let fetched = fetcher(settings, &config, &cache, &toolchain, cache.root()).fetch_all(&required_modules(&ws), &load_sums(&ws))?;
+    let fetched = fetcher(settings, &config, &cache, &toolchain, cache.root())
+        .fetch_all(&required_modules(&ws), &load_sums(&ws))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&fetched).map_err(|e| Failure::Environment(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&fetched)
+                .map_err(|e| Failure::Environment(e.to_string()))?
+        );
     } else {
         for f in &fetched {
-            eprintln!("{} {} {} {} (from {})", f.module, f.version, f.file, f.h1, f.from);
+            eprintln!(
+                "{} {} {} {} (from {})",
+                f.module, f.version, f.file, f.h1, f.from
+            );
         }
-        eprintln!("fetch: {} module files verified against go.sum", fetched.len());
+        eprintln!(
+            "fetch: {} module files verified against go.sum",
+            fetched.len()
+        );
     }
+    let _ = cache.stats().save();
+    Ok(())
+}
+
+/// `gobuildr toolchain`: which Go builds this workspace, where it came
+/// from, and its identity digest.
+pub fn show_toolchain(settings: &Settings) -> Result<(), Failure> {
+    let ws = Workspace::find(&settings.start_dir)?;
+    let config = Config::load(&ws.root)?;
+    let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
+    let t = locate_toolchain(settings, &ws, &config, &cache)?;
+    println!("version:  {}", t.version);
+    println!("go:       {}", t.go.display());
+    println!("GOROOT:   {}", t.goroot.display());
+    println!("host:     {}/{}", t.host_os, t.host_arch);
+    println!("origin:   {}", t.origin);
+    println!("identity: {}", t.id);
     let _ = cache.stats().save();
     Ok(())
 }
@@ -531,7 +634,7 @@ pub fn fetch(settings: &Settings, json: bool) -> Result<(), Failure> {
 /// of each architecture, and the named sets.
 pub fn list_platforms(settings: &Settings) -> Result<(), Failure> {
     let cache = Cache::open(&settings.cache_dir)?;
-    let toolchain = Toolchain::locate(settings.go.as_deref(), &cache)?;
+    let toolchain = Toolchain::locate(settings.go.as_deref(), &cache, "PATH")?;
     let r = rules();
     println!(
         "{} ({}/{}) can target:",

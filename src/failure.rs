@@ -61,7 +61,12 @@ impl From<crate::cache::CacheError> for Failure {
 
 impl From<crate::toolchain::ToolchainError> for Failure {
     fn from(e: crate::toolchain::ToolchainError) -> Self {
-        Failure::Environment(e.to_string())
+        match e {
+            // A refused or missing pinned toolchain stops the build like a
+            // refused module.
+            crate::toolchain::ToolchainError::Pin { .. } => Failure::Build(e.to_string()),
+            _ => Failure::Environment(e.to_string()),
+        }
     }
 }
 

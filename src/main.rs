@@ -29,6 +29,13 @@ fn run() -> Result<(), Failure> {
             let settings = Settings::resolve(&cli, &build)?;
             gobuildr::build::fetch(&settings, f.json)
         }
+        args::Command::Toolchain(f) => {
+            let build = args::BuildArgs {
+                offline: f.offline,
+                ..Default::default()
+            };
+            gobuildr::build::show_toolchain(&Settings::resolve(&cli, &build)?)
+        }
         args::Command::Platforms => {
             let settings = Settings::resolve(&cli, &args::BuildArgs::default())?;
             gobuildr::build::list_platforms(&settings)

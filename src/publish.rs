@@ -1,6 +1,7 @@
 //! Publishing binaries to `gobuildr-out/<platform>/bin/<name>`.
 //!
-//! Invariant: a published file is always complete and verified. It is
+//! Invariant: a published file is always complete and verified, and has
+//! mtime 0 like every output. It is
 //! copied from a CAS blob whose digest was just re-checked, into a temp file
 //! in the destination directory, then renamed over the old one. A file that
 //! already has the right contents is left alone (a no-op build writes
@@ -51,6 +52,11 @@ pub fn publish(cache: &Cache, digest: &FileDigest, dest: &Path) -> Result<String
             return Err(PublishError::Corrupt(*digest, dest.to_path_buf()));
         }
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).map_err(io_err(dest))?;
+        // Like every output, a published binary carries no time (so its
+        // stat-cache entry is never too fresh to trust).
+        tmp.as_file()
+            .set_modified(std::time::SystemTime::UNIX_EPOCH)
+            .map_err(io_err(dest))?;
         tmp.persist(dest).map_err(|e| PublishError::Io {
             path: dest.to_path_buf(),
             source: e.error,

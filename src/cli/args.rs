@@ -34,6 +34,8 @@ pub enum Command {
     Fetch(FetchArgs),
     /// List the platforms this toolchain can target, and the named sets.
     Platforms,
+    /// Show which Go toolchain builds this workspace and where it came from.
+    Toolchain(FetchArgs),
 }
 
 #[derive(Debug, Default, Args)]

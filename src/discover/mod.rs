@@ -224,14 +224,20 @@ pub fn cache_key(req: &Request) -> Digest<kind::File> {
 }
 
 fn cache_path(req: &Request) -> PathBuf {
-    req.cache.root().join("discover-v1").join(format!("{}.json", cache_key(req)))
+    req.cache
+        .root()
+        .join("discover-v1")
+        .join(format!("{}.json", cache_key(req)))
 }
 
 fn graph(req: &Request, list: Vec<Package>) -> PackageGraph {
     let order = list.iter().map(|p| p.import_path.clone()).collect();
     PackageGraph {
         platform: req.platform.clone(),
-        packages: list.into_iter().map(|p| (p.import_path.clone(), p)).collect(),
+        packages: list
+            .into_iter()
+            .map(|p| (p.import_path.clone(), p))
+            .collect(),
         order,
     }
 }
@@ -243,7 +249,9 @@ pub fn cached(req: &Request) -> Option<PackageGraph> {
     let list = std::fs::read(cache_path(req))
         .ok()
         .and_then(|d| serde_json::from_slice::<Vec<Package>>(&d).ok())?;
-    list.iter().all(|p| p.dir.as_os_str().is_empty() || p.dir.is_dir()).then(|| graph(req, list))
+    list.iter()
+        .all(|p| p.dir.as_os_str().is_empty() || p.dir.is_dir())
+        .then(|| graph(req, list))
 }
 
 /// The package graph of one platform: cached, else from `go list` (and

@@ -17,7 +17,11 @@ pub fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -81,7 +85,14 @@ mod tests {
     #[test]
     fn go_mod_hash_matches_go() {
         // examples/proxy-src/example.com/greeting@v1.2.0/go.mod, as in go.sum.
-        let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/proxy-src/example.com/greeting@v1.2.0/go.mod")).unwrap();
-        assert_eq!(super::of_mod(&data), "h1:8CLKfGjqdJNXRpBznlr7iO8dyI9y1F6BjBZYhWSoXw4=");
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/proxy-src/example.com/greeting@v1.2.0/go.mod"
+        ))
+        .unwrap();
+        assert_eq!(
+            super::of_mod(&data),
+            "h1:8CLKfGjqdJNXRpBznlr7iO8dyI9y1F6BjBZYhWSoXw4="
+        );
     }
 }

@@ -28,10 +28,10 @@ pub enum FetchError {
         version: String,
         what: &'static str,
     },
-    #[error("checksum mismatch for {module} {version} ({what}) from {from}:\n  go.sum:     {want}\n  downloaded: {got}\nthe download was refused; nothing was built")]
+    #[error("checksum mismatch for {module} ({what}) from {from}:\n  go.sum:     {want}\n  downloaded: {got}\nthe download was refused; nothing was built")]
     Mismatch {
+        /// `path version`.
         module: String,
-        version: String,
         what: &'static str,
         from: String,
         want: String,
@@ -85,12 +85,47 @@ pub struct Sources {
 }
 
 impl Sources {
+    /// Reads `<module>/@v/<file>` from the first proxy that has it;
+    /// returns the bytes and the proxy.
+    pub fn get(&self, module: &str, file: &str) -> Result<(Vec<u8>, String), String> {
+        let mut tried = Vec::new();
+        for p in &self.proxies {
+            let url = format!("{p}/{}/@v/{file}", escape(module));
+            let got = if let Some(path) = url.strip_prefix("file://") {
+                std::fs::read(path).map_err(|e| e.to_string())
+            } else {
+                ureq::get(&url)
+                    .call()
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| {
+                        let mut buf = Vec::new();
+                        std::io::Read::read_to_end(&mut r.into_reader(), &mut buf)
+                            .map_err(|e| e.to_string())?;
+                        Ok(buf)
+                    })
+            };
+            match got {
+                Ok(data) => return Ok((data, p.clone())),
+                Err(e) => tried.push(format!("{url}: {e}")),
+            }
+        }
+        if tried.is_empty() {
+            Err("no proxy is configured (set [modules] proxy in gobuildr.toml or GOPROXY)".into())
+        } else {
+            Err(tried.join("; "))
+        }
+    }
+
     /// Parses a GOPROXY list. `direct` is kept only if `allow_direct`;
     /// `off` ends the list.
     pub fn parse(list: &str, allow_direct: bool, noproxy: &str) -> Sources {
         let mut proxies = Vec::new();
         let mut direct = false;
-        for entry in list.split([',', '|']).map(str::trim).filter(|e| !e.is_empty()) {
+        for entry in list
+            .split([',', '|'])
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
             match entry {
                 "off" => break,
                 "direct" => {
@@ -103,7 +138,12 @@ impl Sources {
         Sources {
             proxies,
             direct,
-            noproxy: noproxy.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect(),
+            noproxy: noproxy
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
         }
     }
 
@@ -113,7 +153,11 @@ impl Sources {
         self.noproxy.iter().any(|pat| {
             let pat: Vec<&str> = pat.split('/').collect();
             let m: Vec<&str> = module.split('/').collect();
-            m.len() >= pat.len() && pat.iter().zip(&m).all(|(p, e)| crate::plan::glob_match(p, e))
+            m.len() >= pat.len()
+                && pat
+                    .iter()
+                    .zip(&m)
+                    .all(|(p, e)| crate::plan::glob_match(p, e))
         })
     }
 }
@@ -134,7 +178,8 @@ impl GoSum {
                 sum.files.push(f.clone());
                 for line in text.lines() {
                     if let [m, v, h] = line.split_whitespace().collect::<Vec<_>>()[..] {
-                        sum.lines.insert((m.to_string(), v.to_string()), h.to_string());
+                        sum.lines
+                            .insert((m.to_string(), v.to_string()), h.to_string());
                     }
                 }
             }
@@ -143,7 +188,9 @@ impl GoSum {
     }
 
     pub fn get(&self, module: &str, version: &str) -> Option<&str> {
-        self.lines.get(&(module.to_string(), version.to_string())).map(String::as_str)
+        self.lines
+            .get(&(module.to_string(), version.to_string()))
+            .map(String::as_str)
     }
 
     /// Every module version with a `/go.mod` line.
@@ -154,7 +201,10 @@ impl GoSum {
     }
 
     fn file_name(&self) -> String {
-        self.files.first().map(|f| f.display().to_string()).unwrap_or_else(|| "go.sum".into())
+        self.files
+            .first()
+            .map(|f| f.display().to_string())
+            .unwrap_or_else(|| "go.sum".into())
     }
 }
 
@@ -181,38 +231,20 @@ pub struct Fetcher<'a> {
 
 impl Fetcher<'_> {
     fn download_dir(&self, module: &str) -> PathBuf {
-        self.modcache.join("cache/download").join(escape(module)).join("@v")
-    }
-
-    /// Reads `<module>/@v/<file>` from the first proxy that has it.
-    fn from_proxies(&self, module: &str, file: &str) -> Result<(Vec<u8>, String), String> {
-        let mut tried = Vec::new();
-        for p in &self.sources.proxies {
-            let url = format!("{p}/{}/@v/{file}", escape(module));
-            let got = if let Some(path) = url.strip_prefix("file://") {
-                std::fs::read(path).map_err(|e| e.to_string())
-            } else {
-                ureq::get(&url).call().map_err(|e| e.to_string()).and_then(|r| {
-                    let mut buf = Vec::new();
-                    std::io::Read::read_to_end(&mut r.into_reader(), &mut buf).map_err(|e| e.to_string())?;
-                    Ok(buf)
-                })
-            };
-            match got {
-                Ok(data) => return Ok((data, p.clone())),
-                Err(e) => tried.push(format!("{url}: {e}")),
-            }
-        }
-        if tried.is_empty() {
-            Err("no proxy is configured (set [modules] proxy in gobuildr.toml or GOPROXY)".into())
-        } else {
-            Err(tried.join("; "))
-        }
+        self.modcache
+            .join("cache/download")
+            .join(escape(module))
+            .join("@v")
     }
 
     /// Has `go mod download` fetch one module from version control, when
     /// the configuration allows `direct`. Its files are verified like any.
-    fn from_direct(&self, module: &str, version: &str, file: &str) -> Result<(Vec<u8>, String), String> {
+    fn download_direct(
+        &self,
+        module: &str,
+        version: &str,
+        file: &str,
+    ) -> Result<(Vec<u8>, String), String> {
         let mut cmd = Command::new(self.go);
         cmd.args(["mod", "download", &format!("{module}@{version}")])
             .env_clear()
@@ -226,29 +258,49 @@ impl Fetcher<'_> {
             return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
         }
         let path = self.download_dir(module).join(file);
-        std::fs::read(&path).map(|d| (d, "direct".into())).map_err(|e| e.to_string())
+        std::fs::read(&path)
+            .map(|d| (d, "direct".into()))
+            .map_err(|e| e.to_string())
     }
 
     /// Makes one module file (the zip or the go.mod) present and verified.
-    fn ensure(&self, sums: &GoSum, module: &str, version: &str, zip: bool) -> Result<Fetched, FetchError> {
+    fn ensure(
+        &self,
+        sums: &GoSum,
+        module: &str,
+        version: &str,
+        zip: bool,
+    ) -> Result<Fetched, FetchError> {
         let (what, sum_version, file) = if zip {
             ("zip", version.to_string(), format!("{version}.zip"))
         } else {
-            ("go.mod", format!("{version}/go.mod"), format!("{version}.mod"))
+            (
+                "go.mod",
+                format!("{version}/go.mod"),
+                format!("{version}.mod"),
+            )
         };
-        let want = sums.get(module, &sum_version).ok_or_else(|| FetchError::MissingSum {
-            file: sums.file_name(),
-            module: module.to_string(),
-            version: version.to_string(),
-            what: if zip { "" } else { " (its go.mod)" },
-        })?;
+        let want = sums
+            .get(module, &sum_version)
+            .ok_or_else(|| FetchError::MissingSum {
+                file: sums.file_name(),
+                module: module.to_string(),
+                version: version.to_string(),
+                what: if zip { "" } else { " (its go.mod)" },
+            })?;
         let dir = self.download_dir(module);
         let dest = dir.join(&file);
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| FetchError::Io { path, source }
         };
-        let hash = |data: &[u8]| if zip { h1::of_zip(data) } else { Ok(h1::of_mod(data)) };
+        let hash = |data: &[u8]| {
+            if zip {
+                h1::of_zip(data)
+            } else {
+                Ok(h1::of_mod(data))
+            }
+        };
         if let Ok(data) = std::fs::read(&dest) {
             if hash(&data).ok().as_deref() == Some(want) {
                 return Ok(Fetched {
@@ -277,19 +329,21 @@ impl Fetcher<'_> {
             if !self.sources.direct {
                 return Err(unavailable("it matches GONOPROXY/GOPRIVATE, so it is not fetched through a proxy, and gobuildr.toml does not allow `direct`".into()));
             }
-            self.from_direct(module, version, &file).map_err(unavailable)?
+            self.download_direct(module, version, &file)
+                .map_err(unavailable)?
         } else {
-            match self.from_proxies(module, &file) {
+            match self.sources.get(module, &file) {
                 Ok(x) => x,
-                Err(e) if self.sources.direct => self.from_direct(module, version, &file).map_err(|d| unavailable(format!("{e}; direct: {d}")))?,
+                Err(e) if self.sources.direct => self
+                    .download_direct(module, version, &file)
+                    .map_err(|d| unavailable(format!("{e}; direct: {d}")))?,
                 Err(e) => return Err(unavailable(e)),
             }
         };
         let got = hash(&data).map_err(|e| unavailable(format!("unreadable zip: {e}")))?;
         if got != want {
             return Err(FetchError::Mismatch {
-                module: module.into(),
-                version: version.into(),
+                module: format!("{module} {version}"),
                 what,
                 from,
                 want: want.into(),
@@ -317,10 +371,16 @@ impl Fetcher<'_> {
     /// the zip and go.mod of every required module (after replacements),
     /// and the go.mod of every other module go.sum lists (go reads them to
     /// compute the build list).
-    pub fn fetch_all(&self, requires: &[(String, String)], sums: &GoSum) -> Result<Vec<Fetched>, FetchError> {
+    pub fn fetch_all(
+        &self,
+        requires: &[(String, String)],
+        sums: &GoSum,
+    ) -> Result<Vec<Fetched>, FetchError> {
         let mut out = Vec::new();
-        let mut mods: std::collections::BTreeSet<(String, String)> =
-            sums.go_mod_entries().map(|(m, v)| (m.to_string(), v.to_string())).collect();
+        let mut mods: std::collections::BTreeSet<(String, String)> = sums
+            .go_mod_entries()
+            .map(|(m, v)| (m.to_string(), v.to_string()))
+            .collect();
         for (m, v) in requires {
             out.push(self.ensure(sums, m, v, true)?);
             mods.insert((m.clone(), v.clone()));

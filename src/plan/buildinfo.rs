@@ -36,7 +36,10 @@ fn info_module(m: &Module, sums: Option<&GoSum>) -> InfoModule {
     let replace = m.replace.as_ref().map(|r| Box::new(info_module(r, sums)));
     let sum = if replace.is_none() && !m.version.is_empty() {
         sums.and(m.sum.clone())
-            .or_else(|| sums.and_then(|s| s.get(&m.path, &m.version)).map(str::to_string))
+            .or_else(|| {
+                sums.and_then(|s| s.get(&m.path, &m.version))
+                    .map(str::to_string)
+            })
             .unwrap_or_default()
     } else {
         String::new()
@@ -84,7 +87,12 @@ pub fn go_quote(bytes: &[u8]) -> String {
 
 /// The build info text of a main package, exactly as go build writes it
 /// for `CGO_ENABLED=0 go build -trimpath -buildvcs=false`.
-pub fn build_info(graph: &PackageGraph, main: &Package, tags: &[String], sums: Option<&GoSum>) -> String {
+pub fn build_info(
+    graph: &PackageGraph,
+    main: &Package,
+    tags: &[String],
+    sums: Option<&GoSum>,
+) -> String {
     let mut out = format!("path\t{}\n", main.import_path);
     let main_path = main
         .module

@@ -385,7 +385,10 @@ impl Planner<'_> {
             return None;
         }
         let m = pkg.module.as_ref().filter(|m| !m.version.is_empty())?;
-        self.req.sums.get(&m.path, &m.version).map(|h1| format!("module {}@{} {h1}", m.path, m.version))
+        self.req
+            .sums
+            .get(&m.path, &m.version)
+            .map(|h1| format!("module {}@{} {h1}", m.path, m.version))
     }
 
     fn src_input(&self, pkg: &Package, rel: &str) -> Result<Input, PlanError> {
@@ -393,14 +396,19 @@ impl Planner<'_> {
         let (digest, immutable) = match self.fixed_by(pkg) {
             Some(id) => {
                 let mut e = KeyEncoder::<kind::File>::new("fixed-file");
-                e.str("fixed-by", &id).str("path", &format!("{}/{}", pkg.import_path, rel));
+                e.str("fixed-by", &id)
+                    .str("path", &format!("{}/{}", pkg.import_path, rel));
                 (e.finish(), true)
             }
             None => {
-                let d = self.req.stats.digest(&path).map_err(|source| PlanError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
+                let d = self
+                    .req
+                    .stats
+                    .digest(&path)
+                    .map_err(|source| PlanError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
                 (d, false)
             }
         };
@@ -830,7 +838,12 @@ impl Planner<'_> {
     fn plan_link(&mut self, pkg: &Package, dir: &str) -> NodeIndex {
         let r = rules();
         let platform = self.graph.platform.clone();
-        let info = buildinfo::build_info(self.graph, pkg, self.req.tags, (!self.req.vendored).then_some(self.req.sums));
+        let info = buildinfo::build_info(
+            self.graph,
+            pkg,
+            self.req.tags,
+            (!self.req.vendored).then_some(self.req.sums),
+        );
         let mut cfg = format!(
             "packagefile {}={SB}/pkg/{}.a\n",
             pkg.import_path, pkg.import_path

@@ -162,7 +162,11 @@ pub struct PlatformSummary {
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub success: bool,
+    /// The Go version that built everything, where it came from, and its
+    /// identity digest (part of every key).
     pub toolchain: String,
+    pub toolchain_origin: String,
+    pub toolchain_id: String,
     pub platforms: Vec<String>,
     pub actions: ActionCounts,
     pub per_platform: Vec<PlatformSummary>,

@@ -10,6 +10,8 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
+pub mod pin;
+
 use crate::cache::Cache;
 use crate::digest::{kind, FileDigest, KeyEncoder, ToolchainId};
 
@@ -24,6 +26,8 @@ pub enum ToolchainError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("pinned toolchain go{version}: {msg}")]
+    Pin { version: String, msg: String },
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +40,8 @@ pub struct Toolchain {
     pub host_os: String,
     pub host_arch: String,
     pub id: ToolchainId,
+    /// Where it came from: PATH, --go, or a pinned module (with its hash).
+    pub origin: String,
     record_path: PathBuf,
     record: Record,
 }
@@ -106,7 +112,11 @@ fn run_go(go: &Path, args: &[&str], scratch: &Path) -> Result<Vec<u8>, Toolchain
 impl Toolchain {
     /// Locates `go` (the given path, else PATH) and fingerprints it: `go env`
     /// runs only when this `go` binary was not seen before (or changed).
-    pub fn locate(explicit: Option<&Path>, cache: &Cache) -> Result<Toolchain, ToolchainError> {
+    pub fn locate(
+        explicit: Option<&Path>,
+        cache: &Cache,
+        origin: &str,
+    ) -> Result<Toolchain, ToolchainError> {
         let go = match explicit {
             Some(p) => p.to_path_buf(),
             None => which("go").ok_or(ToolchainError::NotFound)?,
@@ -177,6 +187,7 @@ impl Toolchain {
             host_os: record.host_os.clone(),
             host_arch: record.host_arch.clone(),
             id: enc.finish(),
+            origin: origin.to_string(),
             record_path,
             record,
         })

@@ -161,7 +161,8 @@ impl GoMod {
                     let arrow = args.iter().position(|a| a == "=>").unwrap_or(args.len());
                     let (old, new) = (&args[..arrow], args.get(arrow + 1..).unwrap_or(&[]));
                     let at = |v: &[String], i: usize| v.get(i).cloned().unwrap_or_default();
-                    m.replaces.push((at(old, 0), at(old, 1), at(new, 0), at(new, 1)));
+                    m.replaces
+                        .push((at(old, 0), at(old, 1), at(new, 0), at(new, 1)));
                 }
                 _ => {}
             }

@@ -8,3 +8,4 @@ mod support;
 mod build;
 mod incremental;
 mod matrix;
+mod modules;

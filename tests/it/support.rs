@@ -32,7 +32,9 @@ pub fn shared_cache() -> PathBuf {
 pub fn proxy() -> &'static Path {
     static PROXY: OnceLock<PathBuf> = OnceLock::new();
     PROXY.get_or_init(|| {
-        let out = scratch().join(format!("proxy-{}", std::process::id()));
+        // Rebuilt on every run from the sources in the repository.
+        let out = scratch().join("proxy");
+        let _ = fs::remove_dir_all(&out);
         let src = repo().join("examples/proxy-src");
         let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for host in fs::read_dir(&src)
