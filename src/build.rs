@@ -284,6 +284,7 @@ fn discover_all(req: &[discover::Request]) -> Result<Vec<PackageGraph>, Failure>
 
 /// Everything up to the action graph: what both build and explain need.
 struct Prepared {
+    stamps: Vec<crate::stamp::Stamp>,
     /// (name, start, seconds) of each phase, from the build's start.
     phases: Vec<(&'static str, f64, f64)>,
     ws: Workspace,
@@ -346,7 +347,9 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
     phase("discovery");
 
     let sums = load_sums(&ws);
+    let stamps = crate::stamp::resolve(&config.stamp, &ws.root)?;
     let req = PlanRequest {
+        stamps: &stamps,
         root: &ws.root,
         toolchain: &toolchain,
         tags: &settings.tags,
@@ -373,6 +376,7 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
     }
     phase("plan");
     Ok(Prepared {
+        stamps,
         phases,
         ws,
         cache,
@@ -460,6 +464,7 @@ pub fn explain(settings: &Settings) -> Result<(), Failure> {
 pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Failure> {
     let start = Instant::now();
     let Prepared {
+        stamps,
         phases,
         ws,
         cache,
@@ -467,7 +472,8 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         platforms,
         plan,
     } = prepare(settings, start)?;
-    let exec = Executor::new(&cache, &toolchain);
+    let mut exec = Executor::new(&cache, &toolchain);
+    exec.shuffle = settings.shuffle;
     let schedule_start = start.elapsed().as_secs_f64();
     let progress = report::Progress::new(&plan, settings.quiet);
     let run = schedule::run(
@@ -476,6 +482,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         &Options {
             jobs: settings.jobs,
             keep_going: settings.keep_going,
+            shuffle: settings.shuffle,
         },
         &progress,
         interrupt,
@@ -525,6 +532,9 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     }
     if let Some(path) = &settings.profile {
         write_profile(path, &plan, &run, &phases, schedule_start)?;
+    }
+    if let Some(path) = &settings.record {
+        crate::verify::record::write(path, &plan, &run, &ws.root, &toolchain, &settings.tags, &stamps, &out_root)?;
     }
     let failed: Vec<_> = run.failed().collect();
     let seconds = start.elapsed().as_secs_f64();

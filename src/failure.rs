@@ -93,3 +93,9 @@ impl From<crate::fetch::FetchError> for Failure {
         }
     }
 }
+
+impl From<crate::stamp::StampError> for Failure {
+    fn from(e: crate::stamp::StampError) -> Self {
+        Failure::Usage(e.to_string())
+    }
+}

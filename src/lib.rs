@@ -8,6 +8,7 @@
 //! - [`fetch`]: modules from the configured proxies, verified against go.sum.
 //! - [`discover`]: one `go list -deps -json` per platform → package graph.
 //! - [`rules`]: the Go rule set and platform table, embedded from `rules/`.
+//! - [`stamp`]: link-time `-X` stamps from gobuildr.toml.
 //! - [`plan`]: packages × platforms → action graph.
 //! - [`digest`]: typed digests and the canonical key encoder.
 //! - [`cache`]: content-addressed store and action cache.
@@ -17,6 +18,7 @@
 //! - [`publish`]: binaries into gobuildr-out.
 //! - [`report`]: progress, summaries.
 //! - [`process`]: every child process gobuildr starts, counted.
+//! - [`verify`]: rebuilds under varied conditions, compares, localises.
 //! - [`build`]: the pipeline that ties the stages together; [`failure`]
 //!   sorts what can go wrong into exit codes.
 
@@ -35,6 +37,8 @@ pub mod publish;
 pub mod report;
 pub mod rules;
 pub mod schedule;
+pub mod stamp;
 pub mod suggest;
 pub mod toolchain;
+pub mod verify;
 pub mod workspace;

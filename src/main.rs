@@ -9,6 +9,9 @@ use gobuildr::failure::Failure;
 
 fn run() -> Result<(), Failure> {
     let cli = args::Cli::parse();
+    if let Some(dir) = &cli.rules {
+        gobuildr::rules::use_rules_from(dir).map_err(|e| Failure::Usage(e.to_string()))?;
+    }
     let interrupt = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupt))
         .map_err(|e| Failure::Environment(format!("installing the Ctrl-C handler: {e}")))?;

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -20,10 +21,18 @@ pub const PLATFORMS_TOML: &str = include_str!("../rules/platforms.toml");
 #[derive(Debug, Deserialize)]
 pub struct CompileRule {
     pub tool: String,
+    /// Rewrite source and sandbox paths out of objects (go build
+    /// -trimpath); a rule variant without it is not reproducible.
+    #[serde(default = "yes")]
+    pub trimpath: bool,
     pub buildid: String,
     pub concurrency: u32,
     pub incomplete_std: Vec<String>,
     pub default_lang: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,25 +74,68 @@ pub struct Rules {
     pub pack: PackRule,
     pub link: LinkRule,
     pub platforms: PlatformTable,
+    /// The text of each rule file in effect (part of the keys).
+    pub texts: BTreeMap<&'static str, String>,
 }
 
-/// The embedded rules, parsed once. They are compiled into the binary and
-/// checked by unit tests, so a parse failure is a bug in gobuildr itself.
-pub fn rules() -> &'static Rules {
-    static RULES: OnceLock<Rules> = OnceLock::new();
-    RULES.get_or_init(|| {
-        fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> T {
-            toml::from_str(text)
-                .unwrap_or_else(|e| panic!("bug: embedded rules/{name} is invalid: {e}"))
-        }
-        Rules {
-            compile: parse("compile.toml", COMPILE_TOML),
-            asm: parse("asm.toml", ASM_TOML),
-            pack: parse("pack.toml", PACK_TOML),
-            link: parse("link.toml", LINK_TOML),
-            platforms: parse("platforms.toml", PLATFORMS_TOML),
-        }
+#[derive(Debug, thiserror::Error)]
+#[error("rule file {path}: {msg}")]
+pub struct RulesError {
+    path: String,
+    msg: String,
+}
+
+const FILES: [(&str, &str); 5] = [
+    ("compile.toml", COMPILE_TOML),
+    ("asm.toml", ASM_TOML),
+    ("pack.toml", PACK_TOML),
+    ("link.toml", LINK_TOML),
+    ("platforms.toml", PLATFORMS_TOML),
+];
+
+static RULES: OnceLock<Rules> = OnceLock::new();
+
+fn load(dir: Option<&Path>) -> Result<Rules, RulesError> {
+    let mut texts = BTreeMap::new();
+    for (name, embedded) in FILES {
+        let text = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
+            Some(p) => std::fs::read_to_string(&p).map_err(|e| RulesError {
+                path: p.display().to_string(),
+                msg: e.to_string(),
+            })?,
+            None => embedded.to_string(),
+        };
+        texts.insert(name, text);
+    }
+    fn parse<T: serde::de::DeserializeOwned>(texts: &BTreeMap<&str, String>, name: &str) -> Result<T, RulesError> {
+        toml::from_str(&texts[name]).map_err(|e| RulesError {
+            path: name.to_string(),
+            msg: e.to_string(),
+        })
+    }
+    Ok(Rules {
+        compile: parse(&texts, "compile.toml")?,
+        asm: parse(&texts, "asm.toml")?,
+        pack: parse(&texts, "pack.toml")?,
+        link: parse(&texts, "link.toml")?,
+        platforms: parse(&texts, "platforms.toml")?,
+        texts,
     })
+}
+
+/// Uses the rule files in `dir` in place of the embedded ones (a rule
+/// variant). Must run before the rules are first used.
+pub fn use_rules_from(dir: &Path) -> Result<(), RulesError> {
+    let r = load(Some(dir))?;
+    let _ = RULES.set(r);
+    Ok(())
+}
+
+/// The rules in effect: the embedded ones unless a variant was loaded. The
+/// embedded files are checked by unit tests, so failing to parse them is a
+/// bug in gobuildr itself.
+pub fn rules() -> &'static Rules {
+    RULES.get_or_init(|| load(None).unwrap_or_else(|e| panic!("bug: embedded {e}")))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -20,6 +20,10 @@ pub struct Cli {
     /// The `go` command to use (default: `go` on PATH).
     #[arg(long, global = true, value_name = "PATH")]
     pub go: Option<PathBuf>,
+    /// Use the rule files in DIR (compile.toml, link.toml, ...) in place of
+    /// the built-in ones: a rule variant.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -76,6 +80,13 @@ pub struct BuildArgs {
     /// Write the build as a Chrome trace (Perfetto, chrome://tracing).
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+    /// Write every action's inputs and outputs to FILE (used by verify).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub record: Option<PathBuf>,
+    /// Start ready actions and stage inputs in an order shuffled by SEED
+    /// (used by verify to vary them).
+    #[arg(long, value_name = "SEED", hide = true)]
+    pub shuffle: Option<u64>,
 }
 
 #[derive(Debug, Default, Args)]

@@ -40,6 +40,8 @@ pub struct Settings {
     pub explain: bool,
     pub profile: Option<PathBuf>,
     pub offline: bool,
+    pub record: Option<PathBuf>,
+    pub shuffle: Option<u64>,
 }
 
 /// The default cache: $GOBUILDR_CACHE, else $XDG_CACHE_HOME/gobuildr, else
@@ -110,6 +112,8 @@ impl Settings {
             quiet: build.quiet,
             explain: build.explain,
             offline: build.offline,
+            record: build.record.as_ref().map(|p| cwd.join(p)),
+            shuffle: build.shuffle,
             profile: build.profile.as_ref().map(|p| cwd.join(p)),
         })
     }

@@ -90,6 +90,8 @@ pub fn kill_running() {
 pub struct Executor<'a> {
     pub cache: &'a Cache,
     pub toolchain: &'a Toolchain,
+    /// Stage inputs in an order shuffled by this seed (verify varies it).
+    pub shuffle: Option<u64>,
     /// Namespaces are used when the kernel allows them; probed when the
     /// first action runs (a fully cached build starts no process).
     isolation: OnceLock<namespace::Isolation>,
@@ -100,6 +102,7 @@ impl<'a> Executor<'a> {
         Executor {
             cache,
             toolchain,
+            shuffle: None,
             isolation: OnceLock::new(),
         }
     }
@@ -137,7 +140,15 @@ impl<'a> Executor<'a> {
             Some(dir) => std::os::unix::fs::symlink(dir, &src).map_err(io_err(&src))?,
             None => fs::create_dir(&src).map_err(io_err(&src))?,
         }
-        for (input, blob) in action.inputs.iter().zip(blobs) {
+        let mut staging: Vec<(u64, (&crate::plan::Input, &Option<PathBuf>))> = action
+            .inputs
+            .iter()
+            .zip(blobs)
+            .enumerate()
+            .map(|(i, x)| (self.shuffle.map(|seed| crate::schedule::mix(seed ^ i as u64)).unwrap_or(i as u64), x))
+            .collect();
+        staging.sort_by_key(|(k, _)| *k);
+        for (_, (input, blob)) in staging {
             if action.src_link.is_some() && input.at.starts_with("src/") {
                 continue;
             }

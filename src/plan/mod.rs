@@ -66,12 +66,13 @@ impl fmt::Display for ActionKind {
 impl ActionKind {
     /// The rule text that shapes actions of this kind (part of their keys).
     pub fn rule_text(self) -> &'static str {
-        match self {
-            ActionKind::Symabis | ActionKind::Asm => crate::rules::ASM_TOML,
-            ActionKind::Compile => crate::rules::COMPILE_TOML,
-            ActionKind::Pack => crate::rules::PACK_TOML,
-            ActionKind::Link => crate::rules::LINK_TOML,
-        }
+        let file = match self {
+            ActionKind::Symabis | ActionKind::Asm => "asm.toml",
+            ActionKind::Compile => "compile.toml",
+            ActionKind::Pack => "pack.toml",
+            ActionKind::Link => "link.toml",
+        };
+        rules().texts.get(file).map(String::as_str).unwrap_or("")
     }
 }
 
@@ -209,6 +210,8 @@ pub struct PlanRequest<'a> {
     pub sums: &'a GoSum,
     /// Building from vendor/ (`-mod=vendor`).
     pub vendored: bool,
+    /// Link-time `-X` stamps.
+    pub stamps: &'a [crate::stamp::Stamp],
     pub stats: &'a StatCache,
 }
 
@@ -640,12 +643,11 @@ impl Planner<'_> {
             format!("{SB}/{EXPORT}"),
             "-linkobj".into(),
             format!("{SB}/{LINKOBJ}"),
-            "-trimpath".into(),
-            trimpath.clone(),
-            "-p".into(),
-            pkgpath.clone(),
-            format!("-lang={lang}"),
         ];
+        if r.compile.trimpath {
+            argv.extend(["-trimpath".into(), trimpath.clone()]);
+        }
+        argv.extend(["-p".into(), pkgpath.clone(), format!("-lang={lang}")]);
         if pkg.standard {
             argv.push("-std".into());
         }
@@ -871,6 +873,9 @@ impl Planner<'_> {
         ];
         if !pkg.default_godebug.is_empty() {
             argv.push(format!("-X=runtime.godebugDefault={}", pkg.default_godebug));
+        }
+        for s in self.req.stamps {
+            argv.push(format!("-X={}={}", s.var, s.value));
         }
         argv.push(format!("-buildmode={}", platform.link_buildmode()));
         argv.extend(r.link.flags.iter().cloned());

@@ -77,6 +77,17 @@ impl Record {
 pub struct Options {
     pub jobs: usize,
     pub keep_going: bool,
+    /// Start ready actions in an order shuffled by this seed instead of
+    /// critical path first (verify varies it).
+    pub shuffle: Option<u64>,
+}
+
+/// A well-mixed 64-bit hash (splitmix64), for seeded shuffles.
+pub fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 /// Called as actions start and finish (progress display).
@@ -277,9 +288,15 @@ pub fn run(
                 .count()
         })
         .collect();
+    // Ready actions by (priority, tie-break): the critical path first, or a
+    // seeded shuffle.
+    let order = |i: usize| match opts.shuffle {
+        Some(seed) => (mix(seed ^ i as u64), std::cmp::Reverse(i)),
+        None => (prio[i], std::cmp::Reverse(i)),
+    };
     let mut ready: BinaryHeap<(u64, std::cmp::Reverse<usize>)> = (0..n)
         .filter(|&i| waiting[i] == 0)
-        .map(|i| (prio[i], std::cmp::Reverse(i)))
+        .map(order)
         .collect();
     let mut records: Vec<Record> = vec![Record::not_run(); n];
     let mut blocked = vec![false; n];
@@ -303,10 +320,7 @@ pub fn run(
                     blocked[e.target().index()] = true;
                     waiting[e.target().index()] -= 1;
                     if waiting[e.target().index()] == 0 {
-                        ready.push((
-                            prio[e.target().index()],
-                            std::cmp::Reverse(e.target().index()),
-                        ));
+                        ready.push(order(e.target().index()));
                     }
                 }
                 continue;
@@ -351,7 +365,7 @@ pub fn run(
             }
             waiting[t] -= 1;
             if waiting[t] == 0 {
-                ready.push((prio[t], std::cmp::Reverse(t)));
+                ready.push(order(t));
             }
         }
         records[node.index()] = rec;

@@ -20,6 +20,9 @@ pub struct Config {
     pub modules: ModulesConfig,
     #[serde(default)]
     pub toolchain: ToolchainConfig,
+    /// Link-time `-X` variables: `"main.version" = "{VERSION}"`.
+    #[serde(default)]
+    pub stamp: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
