@@ -534,7 +534,18 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         write_profile(path, &plan, &run, &phases, schedule_start)?;
     }
     if let Some(path) = &settings.record {
-        crate::verify::record::write(path, &plan, &run, &ws.root, &toolchain, &settings.tags, &stamps, &out_root)?;
+        crate::verify::record::write(
+            path,
+            &plan,
+            &run,
+            &crate::verify::record::Context {
+                root: &ws.root,
+                toolchain: &toolchain,
+                tags: &settings.tags,
+                stamps: &stamps,
+                out_root: &out_root,
+            },
+        )?;
     }
     let failed: Vec<_> = run.failed().collect();
     let seconds = start.elapsed().as_secs_f64();
@@ -552,6 +563,48 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         files_hashed: cache.stats().files_hashed(),
         action_list: report::action_list(&plan, &run, &reasons),
     };
+    if let Some(path) = &settings.provenance {
+        let subjects: Vec<crate::verify::manifest::ManifestOutput> = summary
+            .outputs
+            .iter()
+            .map(|o| crate::verify::manifest::ManifestOutput {
+                label: o.label.clone(),
+                platform: o.platform.clone(),
+                path: o.path.clone(),
+                sha256: o.sha256.clone(),
+                blake3: o.blake3.clone(),
+                size: std::fs::metadata(ws.root.join(&o.path))
+                    .map(|m| m.len())
+                    .unwrap_or(0),
+            })
+            .collect();
+        let external = serde_json::json!({"targets": settings.forward_build, "platforms": summary.platforms, "tags": settings.tags});
+        let deps = crate::verify::command::dependencies(
+            &ws,
+            &summary.toolchain_id,
+            &summary.toolchain_origin,
+        );
+        let now = |t: std::time::SystemTime| {
+            crate::stamp::rfc3339(
+                t.duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0),
+            )
+        };
+        let started = now(std::time::SystemTime::now() - start.elapsed());
+        let statement = crate::verify::manifest::provenance(
+            &subjects,
+            external,
+            &deps,
+            &started,
+            &now(std::time::SystemTime::now()),
+        );
+        crate::cache::write_atomic(
+            path,
+            &serde_json::to_vec_pretty(&statement)
+                .map_err(|e| Failure::Environment(e.to_string()))?,
+        )?;
+    }
     if let Some(path) = &settings.summary_json {
         let json =
             serde_json::to_vec_pretty(&summary).map_err(|e| Failure::Environment(e.to_string()))?;

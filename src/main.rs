@@ -39,6 +39,10 @@ fn run() -> Result<(), Failure> {
             };
             gobuildr::build::show_toolchain(&Settings::resolve(&cli, &build)?)
         }
+        args::Command::Verify(v) => {
+            let settings = Settings::resolve(&cli, &v.build)?;
+            gobuildr::verify::command::verify(&settings, v)
+        }
         args::Command::Platforms => {
             let settings = Settings::resolve(&cli, &args::BuildArgs::default())?;
             gobuildr::build::list_platforms(&settings)

@@ -107,7 +107,10 @@ fn load(dir: Option<&Path>) -> Result<Rules, RulesError> {
         };
         texts.insert(name, text);
     }
-    fn parse<T: serde::de::DeserializeOwned>(texts: &BTreeMap<&str, String>, name: &str) -> Result<T, RulesError> {
+    fn parse<T: serde::de::DeserializeOwned>(
+        texts: &BTreeMap<&str, String>,
+        name: &str,
+    ) -> Result<T, RulesError> {
         toml::from_str(&texts[name]).map_err(|e| RulesError {
             path: name.to_string(),
             msg: e.to_string(),

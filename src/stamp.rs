@@ -35,7 +35,12 @@ pub const VOLATILE: [&str; 1] = ["{BUILD_TIMESTAMP}"];
 
 fn git(root: &Path, args: &[&str]) -> Result<String, String> {
     let mut cmd = Command::new("git");
-    cmd.current_dir(root).args(args).env_clear().env("PATH", "/usr/bin:/bin").env("TZ", "UTC").env("LC_ALL", "C");
+    cmd.current_dir(root)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C");
     let out = crate::process::output(&mut cmd).map_err(|e| e.to_string())?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
@@ -58,7 +63,12 @@ pub fn rfc3339(secs: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Resolves every stamp of the table.
@@ -70,12 +80,19 @@ pub fn resolve(table: &BTreeMap<String, String>, root: &Path) -> Result<Vec<Stam
         let mut volatile = Vec::new();
         let mut rest = template.as_str();
         while let Some(start) = rest.find('{') {
-            let Some(len) = rest[start..].find('}') else { break };
+            let Some(len) = rest[start..].find('}') else {
+                break;
+            };
             let placeholder = &rest[start..start + len + 1];
             rest = &rest[start + len + 1..];
             let args: &[&str] = match placeholder {
                 "{GIT_COMMIT}" => &["rev-parse", "HEAD"],
-                "{GIT_COMMIT_TIME}" => &["log", "-1", "--format=%cd", "--date=format-local:%Y-%m-%dT%H:%M:%SZ"],
+                "{GIT_COMMIT_TIME}" => &[
+                    "log",
+                    "-1",
+                    "--format=%cd",
+                    "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
+                ],
                 "{VERSION}" => &["describe", "--tags", "--abbrev=0"],
                 "{BUILD_TIMESTAMP}" => &[],
                 _ => {
@@ -89,7 +106,12 @@ pub fn resolve(table: &BTreeMap<String, String>, root: &Path) -> Result<Vec<Stam
                 Some(v) => v.clone(),
                 None if args.is_empty() => {
                     volatile.push(placeholder.to_string());
-                    rfc3339(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+                    rfc3339(
+                        SystemTime::now()
+                            .duration_since(UNIX_EPOCH)
+                            .map(|d| d.as_secs())
+                            .unwrap_or(0),
+                    )
                 }
                 None => git(root, args).map_err(|msg| StampError::Git {
                     var: var.clone(),
@@ -131,7 +153,9 @@ mod tests {
 
     #[test]
     fn unknown_placeholder() {
-        let t = [("main.x".to_string(), "{NOPE}".to_string())].into_iter().collect();
+        let t = [("main.x".to_string(), "{NOPE}".to_string())]
+            .into_iter()
+            .collect();
         assert!(super::resolve(&t, std::path::Path::new(".")).is_err());
     }
 }

@@ -36,6 +36,8 @@ pub enum Command {
     Explain(BuildArgs),
     /// Download and verify every module the workspace needs.
     Fetch(FetchArgs),
+    /// Rebuild under varied conditions and prove the outputs bit-identical.
+    Verify(VerifyArgs),
     /// List the platforms this toolchain can target, and the named sets.
     Platforms,
     /// Show which Go toolchain builds this workspace and where it came from.
@@ -80,6 +82,9 @@ pub struct BuildArgs {
     /// Write the build as a Chrome trace (Perfetto, chrome://tracing).
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+    /// Write an in-toto / SLSA provenance statement for the outputs to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub provenance: Option<PathBuf>,
     /// Write every action's inputs and outputs to FILE (used by verify).
     #[arg(long, value_name = "FILE", hide = true)]
     pub record: Option<PathBuf>,
@@ -97,4 +102,22 @@ pub struct FetchArgs {
     /// Only check what is already in gobuildr's module cache.
     #[arg(long)]
     pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// How many builds to compare (run 0 is the baseline).
+    #[arg(long, default_value_t = 2)]
+    pub runs: usize,
+    /// What to vary: all, or a list of path, sandbox, env, jobs, order.
+    #[arg(long, value_name = "LIST")]
+    pub vary: Vec<String>,
+    /// Write a manifest of every output to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Compare the outputs with a manifest written elsewhere.
+    #[arg(long, value_name = "FILE")]
+    pub against: Option<PathBuf>,
 }

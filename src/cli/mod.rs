@@ -42,6 +42,11 @@ pub struct Settings {
     pub offline: bool,
     pub record: Option<PathBuf>,
     pub shuffle: Option<u64>,
+    pub provenance: Option<PathBuf>,
+    /// The command line's global flags and build flags, as typed (verify
+    /// passes them on to its runs).
+    pub forward_global: Vec<String>,
+    pub forward_build: Vec<String>,
 }
 
 /// The default cache: $GOBUILDR_CACHE, else $XDG_CACHE_HOME/gobuildr, else
@@ -114,6 +119,38 @@ impl Settings {
             offline: build.offline,
             record: build.record.as_ref().map(|p| cwd.join(p)),
             shuffle: build.shuffle,
+            provenance: build.provenance.as_ref().map(|p| cwd.join(p)),
+            forward_global: cli
+                .go
+                .iter()
+                .map(|g| ("--go", cwd.join(g)))
+                .chain(cli.rules.iter().map(|r| ("--rules", cwd.join(r))))
+                .flat_map(|(f, v)| [f.to_string(), v.to_string_lossy().to_string()])
+                .collect(),
+            forward_build: build
+                .labels
+                .iter()
+                .cloned()
+                .chain(
+                    build
+                        .platform
+                        .iter()
+                        .flat_map(|p| ["--platform".to_string(), p.clone()]),
+                )
+                .chain(
+                    build
+                        .platforms
+                        .iter()
+                        .flat_map(|p| ["--platforms".to_string(), p.clone()]),
+                )
+                .chain(
+                    build
+                        .tags
+                        .iter()
+                        .flat_map(|t| ["--tags".to_string(), t.clone()]),
+                )
+                .chain(build.offline.then(|| "--offline".to_string()))
+                .collect(),
             profile: build.profile.as_ref().map(|p| cwd.join(p)),
         })
     }

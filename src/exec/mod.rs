@@ -19,7 +19,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use crate::cache::{Cache, OutputEntry};
-use crate::digest::FileDigest;
+use crate::digest::{ActionKey, FileDigest};
 use crate::plan::{Action, Source, GOROOT, SB, TOOLDIR, TOOL_ENV};
 use crate::toolchain::Toolchain;
 
@@ -145,7 +145,14 @@ impl<'a> Executor<'a> {
             .iter()
             .zip(blobs)
             .enumerate()
-            .map(|(i, x)| (self.shuffle.map(|seed| crate::schedule::mix(seed ^ i as u64)).unwrap_or(i as u64), x))
+            .map(|(i, x)| {
+                (
+                    self.shuffle
+                        .map(|seed| crate::schedule::mix(seed ^ i as u64))
+                        .unwrap_or(i as u64),
+                    x,
+                )
+            })
             .collect();
         staging.sort_by_key(|(k, _)| *k);
         for (_, (input, blob)) in staging {
@@ -203,14 +210,15 @@ impl<'a> Executor<'a> {
     }
 
     /// Runs one action in a fresh sandbox and stores its outputs.
-    pub fn run(&self, action: &Action, blobs: &[Option<PathBuf>]) -> Result<ExecResult, ExecError> {
+    pub fn run(
+        &self,
+        action: &Action,
+        key: &ActionKey,
+        blobs: &[Option<PathBuf>],
+    ) -> Result<ExecResult, ExecError> {
         let start = Instant::now();
-        let tmp = self.cache.tmp_dir();
-        let dir = tempfile::Builder::new()
-            .prefix("sb-")
-            .tempdir_in(tmp)
-            .map_err(io_err(tmp))?;
-        let sb = dir.path().to_path_buf();
+        let dir = Sandbox::create(self.cache.tmp_dir(), key)?;
+        let sb = dir.0.clone();
         self.stage(action, blobs, &sb)?;
         let (success, raw) = if action.argv.first().map(String::as_str) == Some("pack") {
             pack::run(&sb, &action.argv[2], &action.argv[3..])
@@ -238,7 +246,6 @@ impl<'a> Executor<'a> {
                 });
             }
         }
-        make_removable(&sb);
         Ok(ExecResult {
             success,
             output,
@@ -295,6 +302,39 @@ fn set_readonly(path: &Path, ro: bool) -> Result<(), ExecError> {
 fn make_removable(sb: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let _ = fs::set_permissions(sb, fs::Permissions::from_mode(0o755));
+}
+
+/// A sandbox directory, removed when dropped. Its name comes from the
+/// action key, so a rebuild of the same action in the same cache uses the
+/// same path (a tool that leaks its sandbox path into an output is then
+/// caught only when verify varies the sandbox root, and named for it).
+struct Sandbox(PathBuf);
+
+impl Sandbox {
+    fn create(tmp: &Path, key: &ActionKey) -> Result<Sandbox, ExecError> {
+        let base = format!("sb-{}", &key.to_hex()[..16]);
+        let mut n = 0;
+        loop {
+            let dir = if n == 0 {
+                tmp.join(&base)
+            } else {
+                tmp.join(format!("{base}-{n}"))
+            };
+            match fs::create_dir(&dir) {
+                Ok(()) => return Ok(Sandbox(dir)),
+                // Another process (or a leftover) has this name: next one.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+                Err(e) => return Err(io_err(tmp)(e)),
+            }
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        make_removable(&self.0);
+        let _ = fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Tool messages name sandbox files; show them as the user knows them.

@@ -193,6 +193,14 @@ impl GoSum {
             .map(String::as_str)
     }
 
+    /// Every module version with a line for its zip: (module, version, h1).
+    pub fn modules(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.lines
+            .iter()
+            .filter(|((_, v), _)| !v.ends_with("/go.mod"))
+            .map(|((m, v), h)| (m.as_str(), v.as_str(), h.as_str()))
+    }
+
     /// Every module version with a `/go.mod` line.
     pub fn go_mod_entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.lines

@@ -230,7 +230,7 @@ fn perform(
         };
     }
     let action = &plan.graph[node];
-    match exec.run(action, &blobs(plan, exec, node, &inputs)) {
+    match exec.run(action, &key, &blobs(plan, exec, node, &inputs)) {
         Ok(res) if res.success => {
             let entry = ActionEntry {
                 outputs: res.outputs.clone(),
@@ -294,10 +294,8 @@ pub fn run(
         Some(seed) => (mix(seed ^ i as u64), std::cmp::Reverse(i)),
         None => (prio[i], std::cmp::Reverse(i)),
     };
-    let mut ready: BinaryHeap<(u64, std::cmp::Reverse<usize>)> = (0..n)
-        .filter(|&i| waiting[i] == 0)
-        .map(order)
-        .collect();
+    let mut ready: BinaryHeap<(u64, std::cmp::Reverse<usize>)> =
+        (0..n).filter(|&i| waiting[i] == 0).map(order).collect();
     let mut records: Vec<Record> = vec![Record::not_run(); n];
     let mut blocked = vec![false; n];
     let mut running = 0usize;

@@ -35,8 +35,24 @@ pub struct RecordFile {
     pub actions: Vec<ActionRecord>,
 }
 
+/// What a record needs besides the plan and the run.
+pub struct Context<'a> {
+    pub root: &'a Path,
+    pub toolchain: &'a Toolchain,
+    pub tags: &'a [String],
+    pub stamps: &'a [Stamp],
+    pub out_root: &'a Path,
+}
+
 /// Writes the record of a finished run.
-pub fn write(path: &Path, plan: &Plan, run: &Run, root: &Path, toolchain: &Toolchain, tags: &[String], stamps: &[Stamp], out_root: &Path) -> Result<(), crate::cache::CacheError> {
+pub fn write(
+    path: &Path,
+    plan: &Plan,
+    run: &Run,
+    cx: &Context,
+) -> Result<(), crate::cache::CacheError> {
+    let (root, toolchain, tags, stamps, out_root) =
+        (cx.root, cx.toolchain, cx.tags, cx.stamps, cx.out_root);
     let order = petgraph::algo::toposort(&plan.graph, None).unwrap_or_default();
     let actions = order
         .into_iter()
@@ -52,12 +68,17 @@ pub fn write(path: &Path, plan: &Plan, run: &Run, root: &Path, toolchain: &Toolc
                 argv: a.argv.clone(),
                 key: r.key.map(|k| k.to_hex()).unwrap_or_default(),
                 inputs: ing.inputs.into_iter().collect(),
-                outputs: r.outputs.iter().map(|o| (o.name.clone(), o.digest.to_hex())).collect(),
-                target: plan
-                    .targets
+                outputs: r
+                    .outputs
                     .iter()
-                    .find(|t| t.link == node)
-                    .map(|t| (t.label.clone(), out_root.join(&t.out_rel).display().to_string())),
+                    .map(|o| (o.name.clone(), o.digest.to_hex()))
+                    .collect(),
+                target: plan.targets.iter().find(|t| t.link == node).map(|t| {
+                    (
+                        t.label.clone(),
+                        out_root.join(&t.out_rel).display().to_string(),
+                    )
+                }),
             }
         })
         .collect();

@@ -1,0 +1,205 @@
+//! What differs between two builds of one binary: its build info (as `go
+//! version -m` prints it), its Go build ID, and which sections of the
+//! executable (ELF, PE or Mach-O) hold different bytes.
+
+use std::collections::BTreeMap;
+
+const INFO_START: [u8; 16] = [
+    0x30, 0x77, 0xaf, 0x0c, 0x92, 0x74, 0x08, 0x02, 0x41, 0xe1, 0xc1, 0x07, 0xe6, 0xd6, 0x18, 0xe6,
+];
+const INFO_END: [u8; 16] = [
+    0xf9, 0x32, 0x43, 0x31, 0x86, 0x18, 0x20, 0x72, 0x00, 0x82, 0x42, 0x10, 0x41, 0x16, 0xd8, 0xf2,
+];
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The build info text embedded by the linker.
+pub fn build_info(bin: &[u8]) -> Option<String> {
+    let start = find(bin, &INFO_START)? + 16;
+    let len = find(&bin[start..], &INFO_END)?;
+    Some(String::from_utf8_lossy(&bin[start..start + len]).to_string())
+}
+
+/// The Go build ID (`\xff Go build ID: "..."`), empty for -buildid=.
+pub fn build_id(bin: &[u8]) -> Option<String> {
+    let marker = b"\xff Go build ID: \"";
+    let start = find(bin, marker)? + marker.len();
+    let len = bin[start..].iter().position(|b| *b == b'"')?;
+    Some(String::from_utf8_lossy(&bin[start..start + len]).to_string())
+}
+
+fn u16le(b: &[u8], o: usize) -> Option<u64> {
+    b.get(o..o + 2)
+        .map(|x| u16::from_le_bytes([x[0], x[1]]) as u64)
+}
+fn u32le(b: &[u8], o: usize) -> Option<u64> {
+    b.get(o..o + 4)
+        .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as u64)
+}
+fn u64le(b: &[u8], o: usize) -> Option<u64> {
+    b.get(o..o + 8)
+        .and_then(|x| x.try_into().ok())
+        .map(u64::from_le_bytes)
+}
+fn cstr(b: &[u8], o: usize) -> String {
+    let end = b[o.min(b.len())..]
+        .iter()
+        .position(|c| *c == 0)
+        .map(|p| o + p)
+        .unwrap_or(b.len());
+    String::from_utf8_lossy(&b[o.min(b.len())..end]).to_string()
+}
+
+/// Section name → (file offset, size), for the formats Go links.
+pub fn sections(b: &[u8]) -> BTreeMap<String, (u64, u64)> {
+    let mut out = BTreeMap::new();
+    if b.starts_with(b"\x7fELF") {
+        let is64 = b.get(4) == Some(&2);
+        let (shoff, shentsize, shnum, shstrndx) = if is64 {
+            (
+                u64le(b, 0x28),
+                u16le(b, 0x3a),
+                u16le(b, 0x3c),
+                u16le(b, 0x3e),
+            )
+        } else {
+            (
+                u32le(b, 0x20),
+                u16le(b, 0x2e),
+                u16le(b, 0x30),
+                u16le(b, 0x32),
+            )
+        };
+        let (Some(shoff), Some(ent), Some(num), Some(stridx)) = (shoff, shentsize, shnum, shstrndx)
+        else {
+            return out;
+        };
+        let sh = |i: u64| (shoff + i * ent) as usize;
+        let field = |i: u64, off64: usize, off32: usize, wide: bool| {
+            if is64 {
+                if wide {
+                    u64le(b, sh(i) + off64)
+                } else {
+                    u32le(b, sh(i) + off64)
+                }
+            } else {
+                u32le(b, sh(i) + off32)
+            }
+        };
+        let Some(stroff) = field(stridx, 0x18, 0x10, true) else {
+            return out;
+        };
+        for i in 0..num {
+            let name = u32le(b, sh(i))
+                .map(|n| cstr(b, (stroff + n) as usize))
+                .unwrap_or_default();
+            if let (Some(off), Some(size)) =
+                (field(i, 0x18, 0x10, true), field(i, 0x20, 0x14, true))
+            {
+                if !name.is_empty() {
+                    out.insert(name, (off, size));
+                }
+            }
+        }
+    } else if b.starts_with(b"MZ") {
+        let Some(pe) = u32le(b, 0x3c) else { return out };
+        let pe = pe as usize;
+        let (Some(nsec), Some(opt)) = (u16le(b, pe + 6), u16le(b, pe + 20)) else {
+            return out;
+        };
+        let table = pe + 24 + opt as usize;
+        for i in 0..nsec as usize {
+            let s = table + i * 40;
+            let name = cstr(&b[..(s + 8).min(b.len())], s);
+            if let (Some(size), Some(off)) = (u32le(b, s + 16), u32le(b, s + 20)) {
+                out.insert(name, (off, size));
+            }
+        }
+    } else if b.starts_with(&[0xcf, 0xfa, 0xed, 0xfe]) {
+        let Some(ncmds) = u32le(b, 16) else {
+            return out;
+        };
+        let mut at = 32usize;
+        for _ in 0..ncmds {
+            let (Some(cmd), Some(size)) = (u32le(b, at), u32le(b, at + 4)) else {
+                break;
+            };
+            if cmd == 0x19 {
+                // LC_SEGMENT_64: its sections follow the 72-byte header.
+                let nsects = u32le(b, at + 64).unwrap_or(0);
+                for k in 0..nsects as usize {
+                    let s = at + 72 + k * 80;
+                    let name = format!(
+                        "{},{}",
+                        cstr(&b[..(s + 32).min(b.len())], s + 16),
+                        cstr(&b[..(s + 16).min(b.len())], s)
+                    );
+                    if let (Some(sz), Some(off)) = (u64le(b, s + 40), u32le(b, s + 48)) {
+                        out.insert(name, (off, sz));
+                    }
+                }
+            }
+            at += size as usize;
+        }
+    }
+    out
+}
+
+/// A readable account of how two builds of one binary differ.
+pub fn describe(a: &[u8], b: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let (ia, ib) = (build_info(a), build_info(b));
+    if ia != ib {
+        let (la, lb) = (ia.unwrap_or_default(), ib.unwrap_or_default());
+        for l in la.lines().filter(|l| !lb.lines().any(|m| m == *l)) {
+            out.push(format!("build info: - {l}"));
+        }
+        for l in lb.lines().filter(|l| !la.lines().any(|m| m == *l)) {
+            out.push(format!("build info: + {l}"));
+        }
+    }
+    if build_id(a) != build_id(b) {
+        out.push(format!(
+            "build ID: {:?} vs {:?}",
+            build_id(a).unwrap_or_default(),
+            build_id(b).unwrap_or_default()
+        ));
+    }
+    let (sa, sb) = (sections(a), sections(b));
+    let mut differing = Vec::new();
+    for (name, (off, size)) in &sa {
+        let bytes_a = a.get(*off as usize..(*off + *size) as usize);
+        let bytes_b = sb
+            .get(name)
+            .and_then(|(o, s)| b.get(*o as usize..(*o + *s) as usize));
+        if bytes_a != bytes_b {
+            differing.push(name.clone());
+        }
+    }
+    if !differing.is_empty() {
+        out.push(format!(
+            "sections with different bytes: {}",
+            differing.join(" ")
+        ));
+    }
+    if a.len() != b.len() {
+        out.push(format!("size: {} vs {} bytes", a.len(), b.len()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_own_elf_sections() {
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let s = super::sections(&me);
+        assert!(
+            s.contains_key(".text"),
+            "{:?}",
+            s.keys().collect::<Vec<_>>()
+        );
+    }
+}

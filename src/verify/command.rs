@@ -1,0 +1,322 @@
+//! The `gobuildr verify` command: runs, comparison, localisation, report,
+//! manifest, provenance. Exit code: 0 reproducible, 1 not reproducible,
+//! 2 could not verify.
+
+use std::path::Path;
+
+use crate::cache::Cache;
+use crate::cli::args::VerifyArgs;
+use crate::cli::Settings;
+use crate::failure::Failure;
+use crate::fetch::GoSum;
+use crate::workspace::tree::Tree;
+use crate::workspace::Workspace;
+
+use super::manifest::{self, Dependency, Manifest, ManifestOutput};
+use super::{
+    binary, first_divergence, run_one, volatile_cause, Divergence, RunResult, RunSpec, Variation,
+};
+
+fn could_not(e: impl std::fmt::Display) -> Failure {
+    Failure::Usage(format!("could not verify: {e}"))
+}
+
+/// Module and toolchain dependencies of a build, for provenance.
+pub fn dependencies(ws: &Workspace, toolchain_id: &str, toolchain_origin: &str) -> Vec<Dependency> {
+    let mut files: Vec<std::path::PathBuf> = ws
+        .modules
+        .iter()
+        .map(|(d, _)| ws.root.join(d).join("go.sum"))
+        .collect();
+    files.push(ws.root.join("go.work.sum"));
+    let sums = GoSum::load(&files);
+    let mut deps: Vec<Dependency> = sums
+        .modules()
+        .map(|(m, v, h1)| Dependency {
+            uri: format!("pkg:golang/{m}@{v}"),
+            digest: [(
+                "dirhash1".to_string(),
+                h1.trim_start_matches("h1:").to_string(),
+            )]
+            .into_iter()
+            .collect(),
+        })
+        .collect();
+    deps.push(Dependency {
+        uri: format!("go-toolchain:{toolchain_origin}"),
+        digest: [("blake3".to_string(), toolchain_id.to_string())]
+            .into_iter()
+            .collect(),
+    });
+    deps
+}
+
+/// The outputs of a run as manifest entries (paths relative to the
+/// workspace, as `gobuildr build` publishes them).
+fn manifest_outputs(run: &RunResult) -> Vec<ManifestOutput> {
+    run.summary["outputs"]
+        .as_array()
+        .map(|outs| {
+            outs.iter()
+                .filter_map(|o| {
+                    let full = Path::new(o["path"].as_str()?);
+                    let rel = full.components().rev().take(3).collect::<Vec<_>>();
+                    let rel: std::path::PathBuf = rel.into_iter().rev().collect();
+                    Some(ManifestOutput {
+                        label: o["label"].as_str()?.to_string(),
+                        platform: o["platform"].as_str()?.to_string(),
+                        path: Path::new("gobuildr-out")
+                            .join(rel)
+                            .to_string_lossy()
+                            .to_string(),
+                        sha256: o["sha256"].as_str()?.to_string(),
+                        blake3: o["blake3"].as_str()?.to_string(),
+                        size: std::fs::metadata(full).map(|m| m.len()).unwrap_or(0),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn report(
+    d: &Divergence,
+    run: &RunResult,
+    base: &RunResult,
+    culprit: Option<String>,
+) -> Vec<String> {
+    let a = &d.action;
+    let mut out = vec![format!(
+        "first divergence: {} {} ({})",
+        a.kind, a.package, a.platform
+    )];
+    let vol = volatile_cause(d, &base.record);
+    if !vol.is_empty() {
+        out.push(format!(
+            "  the binary depends on a volatile stamp: {}",
+            vol.join(", ")
+        ));
+    } else if d.inputs_identical {
+        match &culprit {
+            Some(c) if !c.starts_with("none") => out.push(format!(
+                "  inputs identical, outputs differ under the {c} variation: the outputs depend on something that is not an input (an absolute path, the environment)"
+            )),
+            _ => out.push("  inputs identical, outputs differ: the action itself is nondeterministic".into()),
+        }
+        out.push(format!("  argv: {}", a.argv.join(" ")));
+    } else {
+        out.push("  its inputs differ:".into());
+        for (at, origin, x, y) in &d.inputs {
+            out.push(format!(
+                "    {at} ({origin}): {} vs {}",
+                &x[..x.len().min(12)],
+                &y[..y.len().min(12)]
+            ));
+        }
+        if !d.argv.0.is_empty() || !d.argv.1.is_empty() {
+            out.push(format!(
+                "    argv: -[{}] +[{}]",
+                d.argv.0.join(" "),
+                d.argv.1.join(" ")
+            ));
+        }
+    }
+    match culprit {
+        Some(c) => out.push(format!("  caused by the variation: {c}")),
+        None if vol.is_empty() => {
+            out.push(format!("  seen under: {}", super::names(&run.variations)))
+        }
+        None => {}
+    }
+    for (name, x) in &a.outputs {
+        if let Some((_, y)) = d.other.outputs.iter().find(|(n, _)| n == name) {
+            if x != y {
+                out.push(format!(
+                    "  output {name}: {} vs {}",
+                    &x[..12.min(x.len())],
+                    &y[..12.min(y.len())]
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Binaries that differ between two runs, decoded.
+fn binary_report(base: &RunResult, other: &RunResult) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in base.record.actions.iter().filter(|a| a.target.is_some()) {
+        let Some(b) = other
+            .record
+            .actions
+            .iter()
+            .find(|b| b.identity == a.identity)
+        else {
+            continue;
+        };
+        if a.outputs == b.outputs {
+            continue;
+        }
+        let (Some((label, pa)), Some((_, pb))) = (&a.target, &b.target) else {
+            continue;
+        };
+        let (Ok(x), Ok(y)) = (std::fs::read(pa), std::fs::read(pb)) else {
+            continue;
+        };
+        out.push(format!("binary {label} ({}) differs:", a.platform));
+        out.extend(
+            binary::describe(&x, &y)
+                .into_iter()
+                .map(|l| format!("  {l}")),
+        );
+    }
+    out
+}
+
+pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
+    let started = crate::stamp::rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    );
+    let variations = Variation::parse_list(&args.vary).map_err(Failure::Usage)?;
+    if args.runs < 2 {
+        return Err(Failure::Usage("--runs must be at least 2".into()));
+    }
+    let ws = Workspace::find(&settings.start_dir)?;
+    let subdir = settings
+        .start_dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| ws.rel(&d))
+        .unwrap_or_default();
+    let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
+    let scratch = tempfile::Builder::new()
+        .prefix("verify-")
+        .tempdir_in(cache.tmp_dir())
+        .map_err(could_not)?;
+    let exe = std::env::current_exe().map_err(could_not)?;
+    let spec = RunSpec {
+        exe: &exe,
+        workspace: &ws.root,
+        subdir: &subdir,
+        global: &settings.forward_global,
+        build: &settings.forward_build,
+        scratch: scratch.path(),
+    };
+    let runs: Vec<RunResult> = (0..args.runs)
+        .map(|i| run_one(&spec, i, if i == 0 { &[] } else { &variations }))
+        .collect::<Result<_, _>>()
+        .map_err(could_not)?;
+    let base = &runs[0];
+    let mut problems: Vec<String> = Vec::new();
+    for run in &runs[1..] {
+        let Some(d) = first_divergence(&base.record, &run.record) else {
+            continue;
+        };
+        // Name the cause. A volatile stamp explains itself. Otherwise a
+        // control run under the baseline's own conditions tells a
+        // nondeterministic action (it diverges again) from one that depends
+        // on a condition; then single-variation runs name the condition.
+        let mut culprit = None;
+        let reproduces = |r: &RunResult| {
+            first_divergence(&base.record, &r.record)
+                .map(|s| s.action.identity == d.action.identity)
+                .unwrap_or(false)
+        };
+        if volatile_cause(&d, &base.record).is_empty() {
+            let control = run_one(&spec, 99, &[]).map_err(could_not)?;
+            if reproduces(&control) {
+                culprit = Some(
+                    "none: it differs between two runs under identical conditions".to_string(),
+                );
+            } else if run.variations.len() == 1 {
+                culprit = Some(run.variations[0].to_string());
+            } else {
+                for (k, v) in run.variations.iter().enumerate() {
+                    if reproduces(&run_one(&spec, 100 + k, &[*v]).map_err(could_not)?) {
+                        culprit = Some(v.to_string());
+                        break;
+                    }
+                }
+            }
+        }
+        problems.extend(report(&d, run, base, culprit));
+        problems.extend(binary_report(base, run));
+    }
+    let outputs = manifest_outputs(base);
+    let toolchain_id = base.summary["toolchain_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let toolchain_origin = base.summary["toolchain_origin"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let tree = Tree::walk(
+        &ws.root,
+        &ws.modules
+            .iter()
+            .map(|(d, _)| d.to_string_lossy().to_string())
+            .collect::<Vec<_>>(),
+    );
+    let this = Manifest {
+        format: manifest::MANIFEST_VERSION.into(),
+        gobuildr: env!("CARGO_PKG_VERSION").into(),
+        toolchain: base.summary["toolchain"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        toolchain_id: toolchain_id.clone(),
+        sources: manifest::sources_digest(&ws.root, &tree, cache.stats()).map_err(could_not)?,
+        outputs: outputs.clone(),
+    };
+    if let Some(path) = &args.manifest {
+        let data = serde_json::to_vec_pretty(&this).map_err(could_not)?;
+        crate::cache::write_atomic(path, &data)?;
+    }
+    if let Some(path) = &args.against {
+        let theirs: Manifest = std::fs::read(path).map_err(could_not).and_then(|d| {
+            serde_json::from_slice(&d).map_err(|e| could_not(format!("{}: {e}", path.display())))
+        })?;
+        for (output, what) in manifest::compare(&this, &theirs) {
+            problems.push(format!("{output} differs from {}: {what}", path.display()));
+        }
+    }
+    if let Some(path) = &settings.provenance {
+        let finished = crate::stamp::rfc3339(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        );
+        let external = serde_json::json!({"targets": settings.forward_build, "platforms": base.summary["platforms"], "tags": settings.tags});
+        let statement = manifest::provenance(
+            &outputs,
+            external,
+            &dependencies(&ws, &toolchain_id, &toolchain_origin),
+            &started,
+            &finished,
+        );
+        crate::cache::write_atomic(
+            path,
+            &serde_json::to_vec_pretty(&statement).map_err(could_not)?,
+        )?;
+    }
+    let _ = cache.stats().save();
+    if problems.is_empty() {
+        eprintln!(
+            "reproducible: {} outputs bit-identical across {} runs (varied: {})",
+            outputs.len(),
+            args.runs,
+            super::names(&variations)
+        );
+        Ok(())
+    } else {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        Err(Failure::Build("not reproducible".into()))
+    }
+}

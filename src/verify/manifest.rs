@@ -1,0 +1,110 @@
+//! Manifests (every output of a build, with digests, the toolchain, the
+//! sources; docs/manifest.md) and SLSA provenance (an in-toto Statement v1
+//! with a SLSA provenance v1 predicate; docs/provenance.md).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::{kind, KeyEncoder, StatCache};
+use crate::workspace::tree::Tree;
+
+pub const MANIFEST_VERSION: &str = "gobuildr.manifest/v1";
+pub const BUILD_TYPE: &str =
+    "https://github.com/gobuildr/gobuildr/blob/main/docs/provenance.md#gobuildr-build-v1";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestOutput {
+    pub label: String,
+    pub platform: String,
+    /// Relative to the workspace root, as `gobuildr build` publishes it.
+    pub path: String,
+    pub sha256: String,
+    pub blake3: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub gobuildr: String,
+    pub toolchain: String,
+    pub toolchain_id: String,
+    /// blake3 over every workspace file (relative path and content).
+    pub sources: String,
+    pub outputs: Vec<ManifestOutput>,
+}
+
+/// The digest of the workspace's sources: relative paths and contents, so
+/// the same tree at another path has the same digest.
+pub fn sources_digest(root: &Path, tree: &Tree, stats: &StatCache) -> std::io::Result<String> {
+    let mut e = KeyEncoder::<kind::File>::new("sources");
+    for rel in &tree.files {
+        e.str("file", rel)
+            .digest("content", &stats.digest(&root.join(rel))?);
+    }
+    Ok(e.finish().to_hex())
+}
+
+/// Outputs that differ between this build and a manifest from elsewhere:
+/// (label platform, what differs).
+pub fn compare(ours: &Manifest, theirs: &Manifest) -> Vec<(String, String)> {
+    let key = |o: &ManifestOutput| format!("{} {}", o.label, o.platform);
+    let mine: BTreeMap<String, &ManifestOutput> =
+        ours.outputs.iter().map(|o| (key(o), o)).collect();
+    let other: BTreeMap<String, &ManifestOutput> =
+        theirs.outputs.iter().map(|o| (key(o), o)).collect();
+    let mut out = Vec::new();
+    for (k, o) in &mine {
+        match other.get(k) {
+            None => out.push((k.clone(), "not in the other manifest".to_string())),
+            Some(t) if t.sha256 != o.sha256 => out.push((
+                k.clone(),
+                format!("sha256 {} here, {} there", o.sha256, t.sha256),
+            )),
+            Some(_) => {}
+        }
+    }
+    for k in other.keys().filter(|k| !mine.contains_key(*k)) {
+        out.push((k.clone(), "only in the other manifest".to_string()));
+    }
+    out
+}
+
+/// One resolved dependency of a build, for provenance.
+pub struct Dependency {
+    pub uri: String,
+    pub digest: BTreeMap<String, String>,
+}
+
+/// An in-toto Statement v1 with a SLSA provenance v1 predicate.
+pub fn provenance(
+    outputs: &[ManifestOutput],
+    external: serde_json::Value,
+    deps: &[Dependency],
+    started: &str,
+    finished: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": outputs.iter().map(|o| serde_json::json!({
+            "name": o.path,
+            "digest": {"sha256": o.sha256},
+            "annotations": {"label": o.label, "platform": o.platform},
+        })).collect::<Vec<_>>(),
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {
+            "buildDefinition": {
+                "buildType": BUILD_TYPE,
+                "externalParameters": external,
+                "internalParameters": {"trimpath": true, "cgo": false, "buildvcs": false},
+                "resolvedDependencies": deps.iter().map(|d| serde_json::json!({"uri": d.uri, "digest": d.digest})).collect::<Vec<_>>(),
+            },
+            "runDetails": {
+                "builder": {"id": format!("https://github.com/gobuildr/gobuildr@v{}", env!("CARGO_PKG_VERSION"))},
+                "metadata": {"startedOn": started, "finishedOn": finished},
+            },
+        },
+    })
+}
