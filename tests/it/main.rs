@@ -9,3 +9,4 @@ mod build;
 mod incremental;
 mod matrix;
 mod modules;
+mod verify;
