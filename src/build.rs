@@ -44,7 +44,7 @@ fn module_proxy(config: &Config) -> String {
 }
 
 /// go.sum of every module in the workspace, and go.work.sum.
-fn load_sums(ws: &Workspace) -> GoSum {
+pub fn load_sums(ws: &Workspace) -> GoSum {
     let mut files: Vec<PathBuf> = ws
         .modules
         .iter()
@@ -112,11 +112,13 @@ fn locate_toolchain(
             version: v.trim_start_matches("go").to_string(),
             sum: config.toolchain.sum.clone(),
             by: "gobuildr.toml".into(),
+            host: pin::host(),
         }),
         (None, Some(t)) => Some(pin::Pin {
             version: t.trim_start_matches("go").to_string(),
             sum: config.toolchain.sum.clone(),
             by: "go.mod".into(),
+            host: pin::host(),
         }),
         (None, None) => None,
     };
@@ -147,7 +149,7 @@ fn locate_toolchain(
     )?)
 }
 
-fn fetcher_sources(config: &Config) -> Sources {
+pub fn fetcher_sources(config: &Config) -> Sources {
     let noproxy = std::env::var("GONOPROXY")
         .ok()
         .filter(|v| !v.is_empty())

@@ -39,6 +39,7 @@ fn yes() -> bool {
 pub struct AsmRule {
     pub tool: String,
     pub include_dir: String,
+    pub std_since: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -24,6 +24,10 @@ pub struct Cli {
     /// the built-in ones: a rule variant.
     #[arg(long, global = true, value_name = "DIR")]
     pub rules: Option<PathBuf>,
+    /// Run `go` and every tool through PROGRAM (e.g. qemu-aarch64-static
+    /// for an arm64 toolchain on an amd64 machine).
+    #[arg(long, global = true, value_name = "PROGRAM")]
+    pub tool_wrapper: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -120,4 +124,12 @@ pub struct VerifyArgs {
     /// Compare the outputs with a manifest written elsewhere.
     #[arg(long, value_name = "FILE")]
     pub against: Option<PathBuf>,
+    /// Repeat the build with toolchains of the same version built for these
+    /// hosts (GOOS/GOARCH, comma-separated): they must give the same bytes.
+    #[arg(long, value_name = "LIST")]
+    pub hosts: Vec<String>,
+    /// Where the toolchain for a host is (HOST=GOROOT), instead of fetching
+    /// golang.org/toolchain@v0.0.1-go<version>.<os>-<arch>.
+    #[arg(long, value_name = "HOST=DIR")]
+    pub host_goroot: Vec<String>,
 }

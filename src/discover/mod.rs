@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
@@ -282,7 +281,7 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
 /// Runs `go list` once for all requested directories on one platform.
 fn go_list(req: &Request) -> Result<Vec<Package>, DiscoverError> {
     let platform = req.platform.to_string();
-    let mut cmd = Command::new(&req.toolchain.go);
+    let mut cmd = crate::toolchain::command(&req.toolchain.go);
     cmd.current_dir(req.root)
         .env_clear()
         .envs(go_command_env(req.cache.root()))

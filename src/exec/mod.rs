@@ -14,7 +14,7 @@ mod pack;
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Instant, SystemTime};
 
@@ -256,7 +256,7 @@ impl<'a> Executor<'a> {
 
     fn spawn(&self, action: &Action, sb: &Path) -> Result<(bool, String), ExecError> {
         let argv: Vec<String> = action.argv.iter().map(|a| self.substitute(a, sb)).collect();
-        let mut cmd = Command::new(&argv[0]);
+        let mut cmd = crate::toolchain::command(Path::new(&argv[0]));
         cmd.args(&argv[1..])
             .current_dir(sb)
             .env_clear()

@@ -13,7 +13,6 @@ pub mod h1;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::Serialize;
 
@@ -253,7 +252,7 @@ impl Fetcher<'_> {
         version: &str,
         file: &str,
     ) -> Result<(Vec<u8>, String), String> {
-        let mut cmd = Command::new(self.go);
+        let mut cmd = crate::toolchain::command(self.go);
         cmd.args(["mod", "download", &format!("{module}@{version}")])
             .env_clear()
             .envs(go_command_env(self.scratch))

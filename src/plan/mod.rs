@@ -491,7 +491,7 @@ impl Planner<'_> {
         env
     }
 
-    fn asm_base_args(&self, pkgpath: &str, trimpath: &str) -> Vec<String> {
+    fn asm_base_args(&self, pkg: &Package, pkgpath: &str, trimpath: &str) -> Vec<String> {
         let p = &self.graph.platform;
         let mut args = vec![
             format!("{TOOLDIR}/{}", rules().asm.tool),
@@ -510,6 +510,9 @@ impl Planner<'_> {
         ];
         if p.shared_codegen() {
             args.push("-shared".into());
+        }
+        if pkg.standard && self.req.toolchain.at_least(&rules().asm.std_since) {
+            args.push("-std".into());
         }
         if let Some((var, value)) = p.variant_env() {
             let defines: Vec<String> = match p.goarch.as_str() {
@@ -600,7 +603,7 @@ impl Planner<'_> {
 
         // asm -gensymabis
         let symabis = if has_asm {
-            let mut argv = self.asm_base_args(&pkgpath, &trimpath);
+            let mut argv = self.asm_base_args(pkg, &pkgpath, &trimpath);
             argv.extend([
                 "-gensymabis".into(),
                 "-o".into(),
@@ -780,7 +783,7 @@ impl Planner<'_> {
         let mut objects = Vec::new();
         for s in &pkg.s_files {
             let obj = format!("obj/{}.o", s.trim_end_matches(".s"));
-            let mut argv = self.asm_base_args(&pkgpath, &trimpath);
+            let mut argv = self.asm_base_args(pkg, &pkgpath, &trimpath);
             argv.extend(["-o".into(), format!("{SB}/{obj}"), format!("{SB}/src/{s}")]);
             let mut inputs = header_inputs.clone();
             inputs.push(Input {

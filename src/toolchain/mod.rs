@@ -93,8 +93,30 @@ fn which(name: &str) -> Option<PathBuf> {
     })
 }
 
+/// A program every toolchain binary runs through (an emulator such as
+/// qemu-aarch64-static for a toolchain built for another architecture);
+/// set once at startup.
+static WRAPPER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Runs `go` and every tool through `wrapper` from now on.
+pub fn use_wrapper(wrapper: PathBuf) {
+    let _ = WRAPPER.set(wrapper);
+}
+
+/// A command that runs a toolchain binary (through the wrapper, if any).
+pub fn command(program: &Path) -> Command {
+    match WRAPPER.get() {
+        Some(w) => {
+            let mut c = Command::new(w);
+            c.arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
 fn run_go(go: &Path, args: &[&str], scratch: &Path) -> Result<Vec<u8>, ToolchainError> {
-    let mut cmd = Command::new(go);
+    let mut cmd = command(go);
     cmd.args(args).env_clear().envs(go_command_env(scratch));
     let out = crate::process::output(&mut cmd).map_err(|e| ToolchainError::Run {
         go: go.to_path_buf(),
@@ -208,6 +230,19 @@ impl Toolchain {
         r.targets = Some(targets.clone());
         save_record(&self.record_path, &r);
         Ok(targets)
+    }
+
+    /// Whether this toolchain is at least Go `version` (`1.27`).
+    pub fn at_least(&self, version: &str) -> bool {
+        let parse = |v: &str| -> (u32, u32) {
+            let l = lang_of(v);
+            let mut it = l
+                .trim_start_matches("go")
+                .split('.')
+                .map(|x| x.parse().unwrap_or(0));
+            (it.next().unwrap_or(0), it.next().unwrap_or(0))
+        };
+        parse(&self.version) >= parse(version)
     }
 
     /// The language version of this toolchain: `go1.26` for `go1.26.8`.

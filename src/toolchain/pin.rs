@@ -25,6 +25,9 @@ pub struct Pin {
     pub sum: Option<String>,
     /// Where the pin came from, for reports.
     pub by: String,
+    /// The host the toolchain is built for (GOOS, GOARCH): this machine's,
+    /// or another one's for `verify --hosts`.
+    pub host: (String, String),
 }
 
 /// Go's name for the host, as in toolchain module versions.
@@ -41,7 +44,7 @@ pub fn host() -> (String, String) {
 
 impl Pin {
     pub fn module_version(&self) -> String {
-        let (os, arch) = host();
+        let (os, arch) = &self.host;
         format!("v0.0.1-go{}.{os}-{arch}", self.version)
     }
 }

@@ -173,6 +173,104 @@ fn binary_report(base: &RunResult, other: &RunResult) -> Vec<String> {
     out
 }
 
+fn machine_host() -> String {
+    let (os, arch) = crate::toolchain::pin::host();
+    format!("{os}/{arch}")
+}
+
+/// One run on a toolchain of the baseline's version built for another
+/// host: from --host-goroot, else fetched like a pinned toolchain. An arm64
+/// toolchain on another machine runs through qemu-aarch64-static.
+fn host_run(
+    settings: &Settings,
+    args: &VerifyArgs,
+    spec: &RunSpec,
+    base: &RunResult,
+    (index, host): (usize, &str),
+    ws: &Workspace,
+    cache: &Cache,
+) -> Result<RunResult, Failure> {
+    let (os, arch) = host
+        .split_once('/')
+        .ok_or_else(|| Failure::Usage(format!("--hosts: {host:?} is not GOOS/GOARCH")))?;
+    let version = base.summary["toolchain"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches("go")
+        .to_string();
+    let local = args.host_goroot.iter().find_map(|h| {
+        h.split_once('=')
+            .filter(|(k, _)| *k == host)
+            .map(|(_, d)| std::path::PathBuf::from(d))
+    });
+    let go = match local {
+        Some(dir) => dir.join("bin/go"),
+        None => {
+            let config = crate::workspace::config::Config::load(&ws.root)?;
+            let pin = crate::toolchain::pin::Pin {
+                version,
+                sum: None,
+                by: format!("verify --hosts {host}"),
+                host: (os.to_string(), arch.to_string()),
+            };
+            let sources = crate::build::fetcher_sources(&config);
+            crate::toolchain::pin::ensure(
+                &pin,
+                &crate::build::load_sums(ws),
+                &sources,
+                settings.offline,
+                cache.root(),
+            )?
+            .go
+        }
+    };
+    let mut global = vec!["--go".to_string(), go.display().to_string()];
+    let (_, machine_arch) = crate::toolchain::pin::host();
+    let emulated = arch != machine_arch && !(arch == "386" && machine_arch == "amd64");
+    if emulated {
+        let qemu = format!(
+            "qemu-{}-static",
+            if arch == "arm64" { "aarch64" } else { arch }
+        );
+        let path = std::env::var_os("PATH")
+            .and_then(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join(&qemu))
+                    .find(|p| p.is_file())
+            })
+            .ok_or_else(|| {
+                could_not(format!(
+                    "host {host} needs {qemu} on PATH (Debian: qemu-user-static)"
+                ))
+            })?;
+        global.extend(["--tool-wrapper".to_string(), path.display().to_string()]);
+    }
+    if let Some(r) = settings.forward_global.iter().position(|g| g == "--rules") {
+        global.extend(settings.forward_global[r..r + 2].iter().cloned());
+    }
+    let mut build = spec.build.to_vec();
+    if !build
+        .iter()
+        .any(|b| b == "--platform" || b == "--platforms")
+    {
+        // The baseline built for its own host: so must this run.
+        for p in base.summary["platforms"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str())
+        {
+            build.extend(["--platform".to_string(), p.to_string()]);
+        }
+    }
+    let host_spec = RunSpec {
+        global: &global,
+        build: &build,
+        ..*spec
+    };
+    run_one(&host_spec, 200 + index, &[]).map_err(could_not)
+}
+
 pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
     let started = crate::stamp::rfc3339(
         std::time::SystemTime::now()
@@ -244,6 +342,44 @@ pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
         }
         problems.extend(report(&d, run, base, culprit));
         problems.extend(binary_report(base, run));
+    }
+    let hosts: Vec<&str> = args
+        .hosts
+        .iter()
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    for (i, host) in hosts.into_iter().enumerate() {
+        if host == machine_host() {
+            continue;
+        }
+        let run = host_run(settings, args, &spec, base, (i, host), &ws, &cache)?;
+        if let Some(d) = first_divergence(&base.record, &run.record) {
+            let a = &d.action;
+            problems.push(format!(
+                "first divergence when built on host {host}: {} {} ({})",
+                a.kind, a.package, a.platform
+            ));
+            for (name, x) in &a.outputs {
+                if let Some((_, y)) = d
+                    .other
+                    .outputs
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .filter(|(_, y)| y != x)
+                {
+                    problems.push(format!(
+                        "  output {name}: {} vs {}",
+                        &x[..12.min(x.len())],
+                        &y[..12.min(y.len())]
+                    ));
+                }
+            }
+            problems.extend(binary_report(base, &run));
+        } else {
+            eprintln!("verify: host {host} built the same bytes");
+        }
     }
     let outputs = manifest_outputs(base);
     let toolchain_id = base.summary["toolchain_id"]

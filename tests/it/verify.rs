@@ -271,3 +271,73 @@ fn verify_exits_2_when_it_cannot_build() {
         stderr(&out)
     );
 }
+
+/// Toolchains of one Go version for linux/amd64, linux/386 and linux/arm64
+/// (`scripts/host-toolchains.sh`, run by .ci/run), and qemu-aarch64-static.
+/// None, with the reason, only where they cannot be obtained here.
+fn host_toolchains() -> Result<std::path::PathBuf, String> {
+    let dir = scratch().join("host-toolchains");
+    let script = repo().join("scripts/host-toolchains.sh");
+    let out = std::process::Command::new(&script)
+        .arg(&dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("{} failed: {}", script.display(), stderr(&out)));
+    }
+    let qemu = std::process::Command::new("qemu-aarch64-static")
+        .arg("--version")
+        .output();
+    if !qemu.map(|o| o.status.success()).unwrap_or(false) {
+        return Err("qemu-aarch64-static is not installed (Debian: qemu-user-static)".into());
+    }
+    Ok(dir)
+}
+
+#[test]
+fn three_hosts_build_the_same_bytes() {
+    let dir = match host_toolchains() {
+        Ok(d) => d,
+        Err(why) => {
+            eprintln!("SKIPPED three_hosts_build_the_same_bytes: {why}");
+            return;
+        }
+    };
+    // Two examples, in one workspace; two target platforms.
+    let ws = tempfile::Builder::new()
+        .prefix("hosts-")
+        .tempdir_in(scratch())
+        .unwrap();
+    for m in ["hello", "multi"] {
+        copy_tree(&repo().join("examples").join(m), &ws.path().join(m));
+    }
+    write_files(
+        ws.path(),
+        &[("go.work", "go 1.22\n\nuse (\n\t./hello\n\t./multi\n)\n")],
+    );
+    let out = Gobuildr::new(ws.path())
+        .arg("--go")
+        .arg(dir.join("linux-amd64/bin/go"))
+        .args([
+            "verify",
+            "//...",
+            "--platforms",
+            "linux/amd64,windows/amd64",
+            "--vary",
+            "order",
+        ])
+        .args(["--hosts", "linux/amd64,linux/386,linux/arm64"])
+        .arg("--host-goroot")
+        .arg(format!("linux/386={}", dir.join("linux-386").display()))
+        .arg("--host-goroot")
+        .arg(format!("linux/arm64={}", dir.join("linux-arm64").display()))
+        .run();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("host linux/386 built the same bytes"), "{err}");
+    assert!(
+        err.contains("host linux/arm64 built the same bytes"),
+        "{err}"
+    );
+    assert!(err.contains("reproducible: 6 outputs"), "{err}");
+}
