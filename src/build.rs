@@ -308,18 +308,8 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
     let config = Config::load(&ws.root)?;
     let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
     let toolchain = locate_toolchain(settings, &ws, &config, &cache)?;
-    let modules: Vec<String> = ws
-        .modules
-        .iter()
-        .map(|(d, _)| d.to_string_lossy().to_string())
-        .collect();
-    let tree = Tree::walk(&ws.root, &modules);
-    let cwd = settings
-        .start_dir
-        .canonicalize()
-        .ok()
-        .and_then(|d| ws.rel(&d))
-        .unwrap_or_default();
+    let tree = Tree::walk(&ws.root, &ws.module_dirs());
+    let cwd = ws.subdir(&settings.start_dir);
     let labels = settings.labels.resolve(&cwd)?;
     let selected = select_dirs(&tree, &labels)?;
     let platforms = resolve_platforms(&settings.platforms, &config, &toolchain, cache.root())?;

@@ -8,7 +8,6 @@
 //! nothing).
 
 use std::fs;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -73,15 +72,7 @@ pub fn publish(cache: &Cache, digest: &FileDigest, dest: &Path) -> Result<String
 }
 
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = fs::File::open(path)?;
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    crate::digest::stream(fs::File::open(path)?, |chunk| h.update(chunk))?;
+    Ok(crate::digest::hex(&h.finalize()))
 }

@@ -134,18 +134,30 @@ impl FileDigest {
 
     /// Hashes a file by streaming it in 64 KiB reads.
     pub fn of_file(path: &Path) -> std::io::Result<Self> {
-        let mut f = std::fs::File::open(path)?;
         let mut h = blake3::Hasher::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
+        stream(std::fs::File::open(path)?, |chunk| {
+            h.update(chunk);
+        })?;
         Ok(Self::from_hash(h.finalize()))
     }
+}
+
+/// Feeds everything `reader` yields to `consume`, 64 KiB at a time (for
+/// hashing files of any size without holding them in memory).
+pub fn stream(mut reader: impl Read, mut consume: impl FnMut(&[u8])) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        consume(&buf[..n]);
+    }
+}
+
+/// Lower-case hex of bytes (sha256 sums and the like).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The canonical encoder: every field is written as a tag, a length and the

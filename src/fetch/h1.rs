@@ -4,13 +4,9 @@
 //! names are the zip's entry names (`<module>@<version>/<path>`); for a
 //! go.mod the one name is `go.mod`.
 
-use std::io::Read;
-
 use sha2::{Digest, Sha256};
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::digest::hex;
 
 /// Standard base64 with padding.
 pub fn base64(data: &[u8]) -> String {
@@ -59,15 +55,9 @@ pub fn of_zip(data: &[u8]) -> Result<String, zip::result::ZipError> {
             continue;
         }
         let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
-        files.push((f.name().to_string(), hex(&h.finalize())));
+        let name = f.name().to_string();
+        crate::digest::stream(&mut f, |chunk| h.update(chunk))?;
+        files.push((name, hex(&h.finalize())));
     }
     Ok(of_files(files))
 }

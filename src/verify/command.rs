@@ -8,7 +8,6 @@ use crate::cache::Cache;
 use crate::cli::args::VerifyArgs;
 use crate::cli::Settings;
 use crate::failure::Failure;
-use crate::fetch::GoSum;
 use crate::workspace::tree::Tree;
 use crate::workspace::Workspace;
 
@@ -23,13 +22,7 @@ fn could_not(e: impl std::fmt::Display) -> Failure {
 
 /// Module and toolchain dependencies of a build, for provenance.
 pub fn dependencies(ws: &Workspace, toolchain_id: &str, toolchain_origin: &str) -> Vec<Dependency> {
-    let mut files: Vec<std::path::PathBuf> = ws
-        .modules
-        .iter()
-        .map(|(d, _)| ws.root.join(d).join("go.sum"))
-        .collect();
-    files.push(ws.root.join("go.work.sum"));
-    let sums = GoSum::load(&files);
+    let sums = crate::build::load_sums(ws);
     let mut deps: Vec<Dependency> = sums
         .modules()
         .map(|(m, v, h1)| Dependency {
@@ -283,12 +276,7 @@ pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
         return Err(Failure::Usage("--runs must be at least 2".into()));
     }
     let ws = Workspace::find(&settings.start_dir)?;
-    let subdir = settings
-        .start_dir
-        .canonicalize()
-        .ok()
-        .and_then(|d| ws.rel(&d))
-        .unwrap_or_default();
+    let subdir = ws.subdir(&settings.start_dir);
     let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
     let scratch = tempfile::Builder::new()
         .prefix("verify-")
@@ -390,13 +378,7 @@ pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let tree = Tree::walk(
-        &ws.root,
-        &ws.modules
-            .iter()
-            .map(|(d, _)| d.to_string_lossy().to_string())
-            .collect::<Vec<_>>(),
-    );
+    let tree = Tree::walk(&ws.root, &ws.module_dirs());
     let this = Manifest {
         format: manifest::MANIFEST_VERSION.into(),
         gobuildr: env!("CARGO_PKG_VERSION").into(),

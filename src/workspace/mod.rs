@@ -79,6 +79,22 @@ impl Workspace {
         })
     }
 
+    /// The module directories, relative to the root.
+    pub fn module_dirs(&self) -> Vec<String> {
+        self.modules
+            .iter()
+            .map(|(d, _)| d.to_string_lossy().to_string())
+            .collect()
+    }
+
+    /// Where `dir` is relative to the root ("" for the root, or outside).
+    pub fn subdir(&self, dir: &Path) -> String {
+        dir.canonicalize()
+            .ok()
+            .and_then(|d| self.rel(&d))
+            .unwrap_or_default()
+    }
+
     /// Path relative to the root, with `/` separators, or None if outside.
     pub fn rel(&self, path: &Path) -> Option<String> {
         path.strip_prefix(&self.root)

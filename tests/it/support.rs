@@ -323,3 +323,9 @@ pub fn nonce() -> String {
         std::process::id()
     )
 }
+
+/// The installed Go's GOROOT.
+pub fn goroot() -> PathBuf {
+    let out = Command::new("go").args(["env", "GOROOT"]).output().unwrap();
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}

@@ -111,17 +111,7 @@ fn trimpath_off_rule_variant_is_localised_to_a_compile_and_the_path() {
 /// A copy of the toolchain whose compile appends random bytes to the
 /// archive of one package.
 fn flaky_toolchain(package: &str) -> tempfile::TempDir {
-    let goroot = std::path::PathBuf::from(
-        String::from_utf8(
-            std::process::Command::new("go")
-                .args(["env", "GOROOT"])
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap()
-        .trim(),
-    );
+    let goroot = goroot();
     let dir = tempfile::Builder::new()
         .prefix("flaky-go-")
         .tempdir_in(scratch())
