@@ -71,9 +71,11 @@ fn required_modules(ws: &Workspace) -> Vec<(String, String)> {
             if own.contains(path.as_str()) {
                 continue;
             }
-            let replaced = m
-                .replaces
+            // go.work's replacements win over the module's own.
+            let replaced = ws
+                .work_replaces
                 .iter()
+                .chain(&m.replaces)
                 .find(|(old, old_v, _, _)| old == path && (old_v.is_empty() || old_v == version));
             match replaced {
                 Some((_, _, _, new_v)) if new_v.is_empty() => {}
@@ -130,7 +132,10 @@ fn locate_toolchain(
         )?);
     };
     if let Ok(local) = Toolchain::locate(settings.go.as_deref(), cache, local_origin) {
-        if local.version == format!("go{}", pin.version) {
+        // gobuildr.toml pins exactly; go.mod's toolchain line is a minimum,
+        // as go reads it.
+        let exact = local.version == format!("go{}", pin.version);
+        if exact || (pin.by == "go.mod" && newer_or_equal(&local.version, &pin.version)) {
             return Ok(local);
         }
     }
@@ -147,6 +152,18 @@ fn locate_toolchain(
         cache,
         &fetched.origin,
     )?)
+}
+
+/// Whether Go version `have` (`go1.26.8`) is at least `want` (`1.26.2`),
+/// comparing major, minor and patch.
+fn newer_or_equal(have: &str, want: &str) -> bool {
+    let parse = |v: &str| -> Vec<u32> {
+        v.trim_start_matches("go")
+            .split('.')
+            .map(|x| x.parse().unwrap_or(0))
+            .collect()
+    };
+    parse(have) >= parse(want)
 }
 
 pub fn fetcher_sources(config: &Config) -> Sources {
@@ -308,7 +325,7 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
     let config = Config::load(&ws.root)?;
     let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
     let toolchain = locate_toolchain(settings, &ws, &config, &cache)?;
-    let tree = Tree::walk(&ws.root, &ws.module_dirs());
+    let tree = Tree::walk(&ws.root, &ws.module_dirs(), &ws.local_replacements());
     let cwd = ws.subdir(&settings.start_dir);
     let labels = settings.labels.resolve(&cwd)?;
     let selected = select_dirs(&tree, &labels)?;
@@ -348,6 +365,7 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
         sums: &sums,
         vendored,
         stats: cache.stats(),
+        modcache: &cache.root().join("modcache-v1"),
     };
     let mut plan = Plan::default();
     for g in &graphs {
@@ -545,6 +563,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         success: failed.is_empty() && errors.is_empty() && !run.interrupted,
         toolchain: toolchain.version.clone(),
         toolchain_origin: toolchain.origin.clone(),
+        toolchain_host: format!("{}/{}", toolchain.host_os, toolchain.host_arch),
         toolchain_id: toolchain.id.to_hex(),
         platforms: platforms.iter().map(|p| p.to_string()).collect(),
         actions: report::counts(&run, |_| true),
@@ -555,7 +574,8 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         files_hashed: cache.stats().files_hashed(),
         action_list: report::action_list(&plan, &run, &reasons),
     };
-    if let Some(path) = &settings.provenance {
+    // Provenance is a claim about what was built: only for a whole build.
+    if let (Some(path), true) = (&settings.provenance, summary.success) {
         let subjects: Vec<crate::verify::manifest::ManifestOutput> = summary
             .outputs
             .iter()
@@ -570,11 +590,12 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
                     .unwrap_or(0),
             })
             .collect();
-        let external = serde_json::json!({"targets": settings.forward_build, "platforms": summary.platforms, "tags": settings.tags});
+        let external = serde_json::json!({"targets": settings.labels.raw(), "platforms": summary.platforms, "tags": settings.tags});
         let deps = crate::verify::command::dependencies(
             &ws,
+            &summary.toolchain,
+            &summary.toolchain_host,
             &summary.toolchain_id,
-            &summary.toolchain_origin,
         );
         let now = |t: std::time::SystemTime| {
             crate::stamp::rfc3339(

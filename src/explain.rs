@@ -285,7 +285,9 @@ pub fn reasons(kind: &str, old: Option<&Ingredients>, new: &Ingredients) -> Vec<
             kind: kind.to_string(),
         });
     }
-    if old.tags != new.tags {
+    // Tags reach a key only through the files go list selects (reported as
+    // files) and the build info of links.
+    if old.tags != new.tags && kind == "link" {
         out.push(TagsChanged {
             old: old.tags.clone(),
             new: new.tags.clone(),

@@ -130,6 +130,12 @@ fn load(dir: Option<&Path>) -> Result<Rules, RulesError> {
 /// Uses the rule files in `dir` in place of the embedded ones (a rule
 /// variant). Must run before the rules are first used.
 pub fn use_rules_from(dir: &Path) -> Result<(), RulesError> {
+    if !dir.is_dir() {
+        return Err(RulesError {
+            path: dir.display().to_string(),
+            msg: "not a directory of rule files".into(),
+        });
+    }
     let r = load(Some(dir))?;
     let _ = RULES.set(r);
     Ok(())

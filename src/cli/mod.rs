@@ -14,6 +14,11 @@ use crate::workspace::label::{Label, LabelError};
 pub struct Labels(Vec<String>);
 
 impl Labels {
+    /// The labels as typed.
+    pub fn raw(&self) -> &[String] {
+        &self.0
+    }
+
     /// Parses them relative to `cwd` (the current directory, relative to
     /// the workspace root).
     pub fn resolve(&self, cwd: &str) -> Result<Vec<Label>, LabelError> {

@@ -199,6 +199,17 @@ pub fn tree_digest(
         };
         e.str("file", rel).digest("content", &d);
     }
+    for path in &tree.external {
+        let d = cache
+            .stats()
+            .digest(path)
+            .map_err(|source| WorkspaceError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        e.str("external", &path.to_string_lossy())
+            .digest("content", &d);
+    }
     Ok(e.finish())
 }
 

@@ -109,7 +109,7 @@ impl Sources {
             }
         }
         if tried.is_empty() {
-            Err("no proxy is configured (set [modules] proxy in gobuildr.toml or GOPROXY)".into())
+            Err("no proxy is configured (set [modules] proxy in gobuildr.toml or GOPROXY; `direct` is used only with [modules] allow_direct = true)".into())
         } else {
             Err(tried.join("; "))
         }

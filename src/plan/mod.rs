@@ -213,6 +213,8 @@ pub struct PlanRequest<'a> {
     /// Link-time `-X` stamps.
     pub stamps: &'a [crate::stamp::Stamp],
     pub stats: &'a StatCache,
+    /// gobuildr's module cache: only files under it are fixed by go.sum.
+    pub modcache: &'a Path,
 }
 
 /// An output of an action: which action, and its sandbox-relative name.
@@ -384,7 +386,9 @@ impl Planner<'_> {
         if pkg.standard {
             return Some(format!("goroot {}", self.req.toolchain.id));
         }
-        if pkg.dir.starts_with(self.req.root) {
+        // A local replacement (or anything else outside the verified module
+        // cache) is hashed like the workspace.
+        if !pkg.dir.starts_with(self.req.modcache) {
             return None;
         }
         let m = pkg.module.as_ref().filter(|m| !m.version.is_empty())?;

@@ -166,6 +166,7 @@ pub struct Summary {
     /// identity digest (part of every key).
     pub toolchain: String,
     pub toolchain_origin: String,
+    pub toolchain_host: String,
     pub toolchain_id: String,
     pub platforms: Vec<String>,
     pub actions: ActionCounts,

@@ -21,22 +21,30 @@ fn could_not(e: impl std::fmt::Display) -> Failure {
 }
 
 /// Module and toolchain dependencies of a build, for provenance.
-pub fn dependencies(ws: &Workspace, toolchain_id: &str, toolchain_origin: &str) -> Vec<Dependency> {
+/// `toolchain` is the Go version (`go1.26.8`) and `host` its GOOS/GOARCH:
+/// the toolchain is named as the golang.org/toolchain module of that release
+/// (stable wherever it came from), with its identity digest.
+pub fn dependencies(
+    ws: &Workspace,
+    toolchain: &str,
+    host: &str,
+    toolchain_id: &str,
+) -> Vec<Dependency> {
     let sums = crate::build::load_sums(ws);
     let mut deps: Vec<Dependency> = sums
         .modules()
         .map(|(m, v, h1)| Dependency {
             uri: format!("pkg:golang/{m}@{v}"),
-            digest: [(
-                "dirhash1".to_string(),
-                h1.trim_start_matches("h1:").to_string(),
-            )]
-            .into_iter()
-            .collect(),
+            digest: [("go-h1".to_string(), h1.to_string())]
+                .into_iter()
+                .collect(),
         })
         .collect();
     deps.push(Dependency {
-        uri: format!("go-toolchain:{toolchain_origin}"),
+        uri: format!(
+            "pkg:golang/golang.org/toolchain@v0.0.1-{toolchain}.{}",
+            host.replace('/', "-")
+        ),
         digest: [("blake3".to_string(), toolchain_id.to_string())]
             .into_iter()
             .collect(),
@@ -290,6 +298,7 @@ pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
         global: &settings.forward_global,
         build: &settings.forward_build,
         scratch: scratch.path(),
+        main_cache: cache.root(),
     };
     let runs: Vec<RunResult> = (0..args.runs)
         .map(|i| run_one(&spec, i, if i == 0 { &[] } else { &variations }))
@@ -374,11 +383,7 @@ pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let toolchain_origin = base.summary["toolchain_origin"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let tree = Tree::walk(&ws.root, &ws.module_dirs());
+    let tree = Tree::walk(&ws.root, &ws.module_dirs(), &ws.local_replacements());
     let this = Manifest {
         format: manifest::MANIFEST_VERSION.into(),
         gobuildr: env!("CARGO_PKG_VERSION").into(),
@@ -409,11 +414,16 @@ pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
         );
-        let external = serde_json::json!({"targets": settings.forward_build, "platforms": base.summary["platforms"], "tags": settings.tags});
+        let external = serde_json::json!({"targets": settings.labels.raw(), "platforms": base.summary["platforms"], "tags": settings.tags, "vary": super::names(&variations), "runs": args.runs});
         let statement = manifest::provenance(
             &outputs,
             external,
-            &dependencies(&ws, &toolchain_id, &toolchain_origin),
+            &dependencies(
+                &ws,
+                base.summary["toolchain"].as_str().unwrap_or_default(),
+                base.summary["toolchain_host"].as_str().unwrap_or_default(),
+                &toolchain_id,
+            ),
             &started,
             &finished,
         );

@@ -132,15 +132,29 @@ pub fn meaning(path: &Path, text: &str) -> Result<Digest<kind::File>, WorkspaceE
     Ok(e.finish())
 }
 
+/// `old [v] => new [v]` as (old path, old version or "", new path or
+/// directory, new version or "").
+pub type Replace = (String, String, String, String);
+
+fn replace(args: &[String]) -> Replace {
+    let arrow = args.iter().position(|a| a == "=>").unwrap_or(args.len());
+    let (old, new) = (&args[..arrow], args.get(arrow + 1..).unwrap_or(&[]));
+    let at = |v: &[String], i: usize| v.get(i).cloned().unwrap_or_default();
+    (at(old, 0), at(old, 1), at(new, 0), at(new, 1))
+}
+
+/// Whether a replacement points at a directory (not a module version).
+pub fn is_local(new: &str) -> bool {
+    new.starts_with("./") || new.starts_with("../") || new.starts_with('/')
+}
+
 /// The parts of a go.mod gobuildr reads itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GoMod {
     pub module: String,
     /// `require` lines: (module path, version).
     pub requires: Vec<(String, String)>,
-    /// `replace old [v] => new [v]`: (old path, old version or "", new
-    /// path or directory, new version or "").
-    pub replaces: Vec<(String, String, String, String)>,
+    pub replaces: Vec<Replace>,
     /// The `toolchain` directive, if any (`go1.26.8`).
     pub toolchain: Option<String>,
 }
@@ -157,13 +171,7 @@ impl GoMod {
                 ("module", [p, ..]) => m.module = p.clone(),
                 ("require", [p, v, ..]) => m.requires.push((p.clone(), v.clone())),
                 ("toolchain", [t, ..]) => m.toolchain = Some(t.clone()),
-                ("replace", _) => {
-                    let arrow = args.iter().position(|a| a == "=>").unwrap_or(args.len());
-                    let (old, new) = (&args[..arrow], args.get(arrow + 1..).unwrap_or(&[]));
-                    let at = |v: &[String], i: usize| v.get(i).cloned().unwrap_or_default();
-                    m.replaces
-                        .push((at(old, 0), at(old, 1), at(new, 0), at(new, 1)));
-                }
+                ("replace", _) => m.replaces.push(replace(&args)),
                 _ => {}
             }
         }
@@ -178,12 +186,20 @@ impl GoMod {
 #[derive(Debug, Clone, Default)]
 pub struct GoWork {
     pub uses: Vec<PathBuf>,
+    /// go.work's own replacements (they win over the modules').
+    pub replaces: Vec<Replace>,
 }
 
 impl GoWork {
     pub fn load(path: &Path) -> Result<GoWork, WorkspaceError> {
         let text = read(path)?;
-        let mut uses: Vec<PathBuf> = directives(path, &text)?
+        let all = directives(path, &text)?;
+        let replaces = all
+            .iter()
+            .filter(|(verb, _)| verb == "replace")
+            .map(|(_, args)| replace(args))
+            .collect();
+        let mut uses: Vec<PathBuf> = all
             .into_iter()
             .filter(|(verb, _)| verb == "use")
             .filter_map(|(_, args)| {
@@ -196,7 +212,7 @@ impl GoWork {
         if uses.is_empty() {
             return Err(parse_error(path, 1, "go.work uses no modules"));
         }
-        Ok(GoWork { uses })
+        Ok(GoWork { uses, replaces })
     }
 }
 

@@ -44,6 +44,8 @@ pub struct Workspace {
     pub kind: RootKind,
     /// Module directories (relative to the root) and their parsed go.mod.
     pub modules: Vec<(PathBuf, gomod::GoMod)>,
+    /// go.work's replacements (none for a single module).
+    pub work_replaces: Vec<gomod::Replace>,
 }
 
 impl Workspace {
@@ -63,9 +65,12 @@ impl Workspace {
                     .map(|d| (d.to_path_buf(), RootKind::Module))
             })
             .ok_or_else(|| WorkspaceError::NoModule(start.clone()))?;
-        let module_dirs = match kind {
-            RootKind::Module => vec![PathBuf::new()],
-            RootKind::Work => gomod::GoWork::load(&root.join("go.work"))?.uses,
+        let (module_dirs, work_replaces) = match kind {
+            RootKind::Module => (vec![PathBuf::new()], Vec::new()),
+            RootKind::Work => {
+                let w = gomod::GoWork::load(&root.join("go.work"))?;
+                (w.uses, w.replaces)
+            }
         };
         let mut modules = Vec::new();
         for dir in module_dirs {
@@ -76,7 +81,26 @@ impl Workspace {
             root,
             kind,
             modules,
+            work_replaces,
         })
+    }
+
+    /// Directories that replace modules (`replace m => ../dir`), absolute:
+    /// their files are read like the workspace's.
+    pub fn local_replacements(&self) -> Vec<PathBuf> {
+        let from_work = self.work_replaces.iter().map(|r| (PathBuf::new(), r));
+        let from_mods = self
+            .modules
+            .iter()
+            .flat_map(|(d, m)| m.replaces.iter().map(move |r| (d.clone(), r)));
+        let mut out: Vec<PathBuf> = from_work
+            .chain(from_mods)
+            .filter(|(_, r)| gomod::is_local(&r.2))
+            .map(|(d, r)| self.root.join(d).join(&r.2))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The module directories, relative to the root.

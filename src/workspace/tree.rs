@@ -8,23 +8,34 @@
 //! own output, and nested modules that are not part of the workspace.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub struct Tree {
     /// Every file, relative to the root, `/`-separated, sorted.
     pub files: Vec<String>,
+    /// Files of local replacement directories (`replace m => ../dir`),
+    /// absolute: go list reads them too, but they hold no labels.
+    pub external: Vec<PathBuf>,
 }
 
 impl Tree {
-    /// Walks the workspace's modules (directories relative to `root`).
-    pub fn walk(root: &Path, modules: &[String]) -> Tree {
+    /// Walks the workspace's modules (directories relative to `root`) and
+    /// the local replacement directories.
+    pub fn walk(root: &Path, modules: &[String], replacements: &[PathBuf]) -> Tree {
         let mut files = Vec::new();
         for m in modules {
             walk(root, &root.join(m), modules, &mut files);
         }
         files.sort();
         files.dedup();
-        Tree { files }
+        let mut external = Vec::new();
+        for dir in replacements.iter().filter(|d| !d.starts_with(root)) {
+            let mut rel = Vec::new();
+            walk(dir, dir, &[], &mut rel);
+            external.extend(rel.into_iter().map(|r| dir.join(r)));
+        }
+        external.sort();
+        Tree { files, external }
     }
 
     /// Directories holding at least one non-test .go file, as go's `./...`
@@ -96,6 +107,7 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+            external: Vec::new(),
         };
         let dirs: Vec<String> = t.package_dirs().into_iter().collect();
         assert_eq!(dirs, vec!["", "cmd/x"]);
