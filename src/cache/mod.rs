@@ -125,8 +125,17 @@ impl Cache {
         let digest = FileDigest::of_file(path).map_err(io_err(path))?;
         let size = fs::metadata(path).map_err(io_err(path))?.len();
         let dest = self.blob_path(&digest);
-        // Always replace: a blob already there may be corrupt, and this file
-        // was just hashed.
+        // A blob already there (another action, or another process, made
+        // the same bytes) is kept if it reads back right — replacing it
+        // would change its inode under other users' stat caches — and
+        // replaced if it is corrupt.
+        if FileDigest::of_file(&dest)
+            .map(|d| d == digest)
+            .unwrap_or(false)
+        {
+            self.stats.remember(&dest, digest).map_err(io_err(&dest))?;
+            return Ok((digest, size));
+        }
         let dir = dest.parent().unwrap_or(&self.cas);
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let mut perm = fs::metadata(path).map_err(io_err(path))?.permissions();
