@@ -73,7 +73,9 @@ pub fn rfc3339(secs: u64) -> String {
 
 /// Resolves every stamp of the table.
 pub fn resolve(table: &BTreeMap<String, String>, root: &Path) -> Result<Vec<Stamp>, StampError> {
-    let mut known: BTreeMap<&str, String> = BTreeMap::new();
+    // Each placeholder is resolved once per build, so every stamp sees the
+    // same value (one timestamp, one git call).
+    let mut known: BTreeMap<String, String> = BTreeMap::new();
     let mut out = Vec::new();
     for (var, template) in table {
         let mut value = template.clone();
@@ -104,15 +106,12 @@ pub fn resolve(table: &BTreeMap<String, String>, root: &Path) -> Result<Vec<Stam
             };
             let resolved = match known.get(placeholder) {
                 Some(v) => v.clone(),
-                None if args.is_empty() => {
-                    volatile.push(placeholder.to_string());
-                    rfc3339(
-                        SystemTime::now()
-                            .duration_since(UNIX_EPOCH)
-                            .map(|d| d.as_secs())
-                            .unwrap_or(0),
-                    )
-                }
+                None if args.is_empty() => rfc3339(
+                    SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0),
+                ),
                 None => git(root, args).map_err(|msg| StampError::Git {
                     var: var.clone(),
                     placeholder: placeholder.to_string(),
@@ -123,15 +122,7 @@ pub fn resolve(table: &BTreeMap<String, String>, root: &Path) -> Result<Vec<Stam
             if VOLATILE.contains(&placeholder) && !volatile.contains(&placeholder.to_string()) {
                 volatile.push(placeholder.to_string());
             }
-            known.insert(
-                match placeholder {
-                    "{GIT_COMMIT}" => "{GIT_COMMIT}",
-                    "{GIT_COMMIT_TIME}" => "{GIT_COMMIT_TIME}",
-                    "{VERSION}" => "{VERSION}",
-                    _ => "{BUILD_TIMESTAMP}",
-                },
-                resolved.clone(),
-            );
+            known.insert(placeholder.to_string(), resolved.clone());
             value = value.replace(placeholder, &resolved);
         }
         out.push(Stamp {
