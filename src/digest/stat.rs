@@ -50,6 +50,10 @@ struct Entry {
     /// Only for published outputs, whose sha256 the summary reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sha256: Option<String>,
+    /// A digest derived from the contents (for Go files: the part go list
+    /// reads), valid while `digest` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    derived: Option<FileDigest>,
     /// Hashed too soon after its last modification to be trusted later.
     #[serde(default)]
     racy: bool,
@@ -107,6 +111,7 @@ impl StatCache {
                     stat,
                     digest,
                     sha256,
+                    derived: None,
                     racy,
                 },
             );
@@ -162,6 +167,32 @@ impl StatCache {
         let sha = compute()?;
         self.record(path, stat, digest, Some(sha.clone()));
         Ok(sha)
+    }
+
+    /// A digest derived from a file's contents by `derive`, computed once
+    /// per content (the file is read only when its content digest changed).
+    pub fn derived(
+        &self,
+        path: &Path,
+        derive: impl FnOnce(&[u8]) -> FileDigest,
+    ) -> std::io::Result<FileDigest> {
+        let content = self.digest(path)?;
+        let known = self.entries.lock().ok().and_then(|e| {
+            e.get(path)
+                .filter(|e| e.digest == content)
+                .and_then(|e| e.derived)
+        });
+        if let Some(d) = known {
+            return Ok(d);
+        }
+        let d = derive(&std::fs::read(path)?);
+        if let Ok(mut entries) = self.entries.lock() {
+            if let Some(e) = entries.get_mut(path).filter(|e| e.digest == content) {
+                e.derived = Some(d);
+                self.dirty.store(true, Ordering::Relaxed);
+            }
+        }
+        Ok(d)
     }
 
     /// Records a file whose digest the caller just computed (a blob moved

@@ -188,6 +188,16 @@ pub fn tree_digest(
                 source,
             })?;
             gomod::meaning(&path, &text)?
+        } else if name.ends_with(".go") {
+            // Only what go list reads of a Go file: a body edit needs no new
+            // package graph.
+            cache
+                .stats()
+                .derived(&path, list_header)
+                .map_err(|source| WorkspaceError::Io {
+                    path: path.clone(),
+                    source,
+                })?
         } else {
             cache
                 .stats()
@@ -211,6 +221,56 @@ pub fn tree_digest(
             .digest("content", &d);
     }
     Ok(e.finish())
+}
+
+/// The part of a Go file that go list's answer depends on: everything up to
+/// the end of its imports (build constraints, `//go:debug`, the package
+/// clause, the imports), plus every `//go:embed` line. Anything that does
+/// not parse simply (a block comment before the imports end) is taken
+/// whole.
+pub fn list_header(data: &[u8]) -> Digest<kind::File> {
+    let text = String::from_utf8_lossy(data);
+    let mut e = KeyEncoder::<kind::File>::new("go list header");
+    let mut in_block = false;
+    let mut seen_package = false;
+    let mut header_done = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if header_done {
+            if t.starts_with("//go:embed") {
+                e.str("embed", t);
+            }
+            continue;
+        }
+        if t.contains("/*") {
+            let mut whole = KeyEncoder::<kind::File>::new("go list header: whole file");
+            whole.bytes("file", data);
+            return whole.finish();
+        }
+        let keep = if in_block {
+            if t.starts_with(')') {
+                in_block = false;
+            }
+            true
+        } else if t.is_empty() || t.starts_with("//") {
+            true
+        } else if t.starts_with("package ") {
+            seen_package = true;
+            true
+        } else if seen_package && t.starts_with("import") {
+            in_block = t.ends_with('(');
+            true
+        } else {
+            header_done = true;
+            false
+        };
+        if keep {
+            e.str("line", t);
+        } else if t.starts_with("//go:embed") {
+            e.str("embed", t);
+        }
+    }
+    e.finish()
 }
 
 /// The key of one discovery: the workspace, the toolchain, the platform,
@@ -271,7 +331,13 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
         Some(g) => return Ok(g),
         None => {
             let path = cache_path(req);
-            let list = go_list(req)?;
+            let mut list = go_list(req)?;
+            // Only links read the full dependency list: dropping it from
+            // every other package makes the cached graph several times
+            // smaller, and a no-op build reads it every time.
+            for p in list.iter_mut().filter(|p| !p.is_main()) {
+                p.deps = Vec::new();
+            }
             // Errors may come from outside the workspace (an unreachable
             // proxy): never replay them.
             let clean = list.iter().all(|p| {
@@ -329,4 +395,22 @@ fn go_list(req: &Request) -> Result<Vec<Package>, DiscoverError> {
             platform,
             msg: e.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::list_header;
+
+    #[test]
+    fn body_edits_do_not_change_the_header() {
+        let a = "//go:build linux\n\npackage p\n\nimport (\n\t\"fmt\"\n)\n\nfunc F() { fmt.Println(1) }\n";
+        let b = a.replace("Println(1)", "Println(2)");
+        assert_eq!(list_header(a.as_bytes()), list_header(b.as_bytes()));
+        let c = a.replace("\"fmt\"", "\"os\"");
+        assert_ne!(list_header(a.as_bytes()), list_header(c.as_bytes()));
+        let d = a.replace("linux", "windows");
+        assert_ne!(list_header(a.as_bytes()), list_header(d.as_bytes()));
+        let e = format!("{a}\n//go:embed x.txt\nvar s string\n");
+        assert_ne!(list_header(a.as_bytes()), list_header(e.as_bytes()));
+    }
 }
