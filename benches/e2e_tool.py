@@ -3,14 +3,16 @@
 machine, the medians table, and where the time of a build went.
 
 Subcommands:
-  quiet   --threshold F --max-wait S     wait until other processes use less
-                                         than F of the CPUs; print the busy
-                                         fraction seen last and seconds waited
+  quiet   --threshold F --max-wait S --window N
+                                         wait until other processes have used
+                                         less than F of the CPUs for N seconds in
+                                         a row; print the busy fraction seen
+                                         last and seconds waited
   run     --cwd DIR --log FILE -- ARGV   run ARGV, print "wall user sys
                                          others exit" (seconds; `others` is
                                          CPU time other processes used meanwhile)
   table   TSV                            medians of the kept samples, as Markdown
-  actions SUMMARY_JSON [--actiongraph F] [--top N]
+  actions SUMMARY_JSON [--actiongraph F] [--top N] [--noop SUMMARY_JSON]
                                          gobuildr's action times by kind, the
                                          slowest actions, and go build's time for
                                          the same packages (from -debug-actiongraph)
@@ -41,15 +43,18 @@ def cpu_jiffies():
 
 
 def cmd_quiet(a):
+    """Waits for --window consecutive seconds each below the threshold."""
     start = time.monotonic()
+    quiet_for = 0
     busy = 1.0
     while True:
         b0, t0 = cpu_jiffies()
         time.sleep(1.0)
         b1, t1 = cpu_jiffies()
         busy = (b1 - b0) / max(t1 - t0, 1)
+        quiet_for = quiet_for + 1 if busy < a.threshold else 0
         waited = time.monotonic() - start
-        if busy < a.threshold or waited >= a.max_wait:
+        if quiet_for >= a.window or waited >= a.max_wait:
             break
     print(f"{busy:.3f}\t{waited:.1f}")
 
@@ -182,6 +187,15 @@ def cmd_actions(a):
         k[1] += x.get("outcome") == "executed"
         k[2] += x.get("seconds", 0.0)
     total = sum(k[2] for k in by_kind.values())
+    extra = ", ".join(f"{k} {s[k]}" for k in ("processes_spawned", "files_hashed") if k in s)
+    if extra:
+        print(f"gobuildr cold: {extra}")
+    if a.noop and os.path.exists(a.noop):
+        n = json.load(open(a.noop))
+        counts = n.get("actions", {})
+        extra = ", ".join(f"{k} {n[k]}" for k in ("processes_spawned", "files_hashed") if k in n)
+        print(f"gobuildr no-op: {n.get('seconds', 0.0):.3f} s (its own clock), "
+              f"{counts.get('cached', '?')} of {counts.get('total', '?')} actions cached{', ' + extra if extra else ''}")
     print(f"gobuildr: {len(acts)} actions, {wall:.2f} s wall (its own clock), "
           f"{total:.2f} s summed over actions (average parallelism {total / wall if wall else 0:.2f})")
     print("kind\tcount\texecuted\tseconds")
@@ -216,6 +230,12 @@ def cmd_actions(a):
     for x in acts:
         key = ("link:" + x["package"]) if x["kind"] == "link" else x["package"]
         per_pkg[key] += x.get("seconds", 0.0)
+    both = [p for p in per_pkg if p in go_times and not p.startswith("link:")]
+    if both:
+        diffs = sorted(per_pkg[p] - go_times[p] for p in both)
+        print(f"per package, gobuildr minus go build over the {len(both)} packages both built: "
+              f"median {1000 * statistics.median(diffs):+.1f} ms, "
+              f"sum {sum(diffs):+.2f} s")
     print(f"\nslowest {a.top} packages (gobuildr: compile+symabis+asm+pack seconds; go: its build action):")
     print("package\tgobuildr_s\tgo_s")
     for pkg, sec in sorted(per_pkg.items(), key=lambda kv: -kv[1])[: a.top]:
@@ -229,6 +249,7 @@ def main():
     q = sub.add_parser("quiet")
     q.add_argument("--threshold", type=float, default=0.15)
     q.add_argument("--max-wait", type=float, default=300)
+    q.add_argument("--window", type=int, default=3)
     r = sub.add_parser("run")
     r.add_argument("--cwd", default=".")
     r.add_argument("--log", default="/dev/null")
@@ -239,6 +260,7 @@ def main():
     c.add_argument("summary")
     c.add_argument("--actiongraph")
     c.add_argument("--top", type=int, default=12)
+    c.add_argument("--noop", help="summary JSON of a no-op run")
     a = ap.parse_args()
     {"quiet": cmd_quiet, "run": cmd_run, "table": cmd_table, "actions": cmd_actions}[a.cmd](a)
 

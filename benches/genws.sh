@@ -247,7 +247,7 @@ for ((i = 0; i < npkg; i++)); do
 		echo "package $name"
 		echo
 		echo "import ("
-		printf '\t"%s"\n' $(printf '%s\n' "${ximports[@]}" | LC_ALL=C sort -u)
+		printf '%s\n' "${ximports[@]}" | LC_ALL=C sort -u | sed 's/.*/\t"&"/'
 		echo ")"
 		echo
 		extra_func "$ext"
