@@ -204,9 +204,14 @@ fn against_a_tampered_manifest_and_provenance() {
     let deps = p["predicate"]["buildDefinition"]["resolvedDependencies"]
         .as_array()
         .unwrap();
-    assert!(deps
-        .iter()
-        .any(|d| d["uri"].as_str().unwrap().starts_with("go-toolchain:")));
+    assert!(deps.iter().any(|d| d["uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("pkg:golang/golang.org/toolchain@v0.0.1-go")));
+    assert_eq!(
+        p["predicate"]["buildDefinition"]["externalParameters"]["targets"],
+        serde_json::json!(["//..."])
+    );
     let built = Gobuildr::new(root).build_ok(root, &["//..."]);
     let subjects = p["subject"].as_array().unwrap();
     assert_eq!(subjects.len(), 2);
