@@ -7,32 +7,6 @@ use std::process::Command;
 
 use crate::support::*;
 
-/// Every main package of the example is byte-identical to go build's, with
-/// the same `go version -m` build info.
-fn assert_matches_go_build(ws: &Path, summary: &Summary, flags: &[&str]) {
-    let outputs = summary.outputs();
-    assert!(!outputs.is_empty(), "no outputs in {}", ws.display());
-    for (label, (path, sha, _)) in outputs {
-        let label = label.split(' ').next().unwrap();
-        let ours = ws.join(&path);
-        let theirs = go_build(&ws.join(label_dir(label)), &[], flags);
-        let ours_bytes = fs::read(&ours).unwrap();
-        assert_eq!(sha256(&ours_bytes), sha, "summary sha256 of {label}");
-        assert!(
-            ours_bytes == theirs,
-            "{label} in {} differs from go build {flags:?}",
-            ws.display()
-        );
-        let tmp = tempfile::NamedTempFile::new_in(scratch()).unwrap();
-        fs::write(tmp.path(), &theirs).unwrap();
-        assert_eq!(
-            go_version_m(&ours),
-            go_version_m(tmp.path()),
-            "build info of {label}"
-        );
-    }
-}
-
 #[test]
 fn every_example_is_byte_identical_to_go_build() {
     for name in [

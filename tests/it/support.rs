@@ -329,3 +329,57 @@ pub fn goroot() -> PathBuf {
     let out = Command::new("go").args(["env", "GOROOT"]).output().unwrap();
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
+
+/// go build's environment for a platform spec `GOOS/GOARCH[/VARIANT]`.
+fn go_env(platform: &str) -> Vec<(&'static str, String)> {
+    let parts: Vec<&str> = platform.split('/').collect();
+    let mut env = vec![
+        ("GOOS", parts[0].to_string()),
+        ("GOARCH", parts[1].to_string()),
+    ];
+    if let Some(v) = parts.get(2) {
+        let var = match parts[1] {
+            "arm" => "GOARM",
+            "amd64" => "GOAMD64",
+            "386" => "GO386",
+            other => panic!("no variant variable for {other}"),
+        };
+        env.push((var, v.trim_start_matches('v').to_string()));
+        if parts[1] == "amd64" {
+            env.last_mut().unwrap().1 = v.to_string();
+        }
+    }
+    env
+}
+
+/// Every output of a build is byte-identical to go build's of the same
+/// package for the same platform (with `flags`), with the same `go version
+/// -m` build info, and has the sha256 the summary reports.
+pub fn assert_matches_go_build(ws: &Path, summary: &Summary, flags: &[&str]) {
+    let outputs = summary.outputs();
+    assert!(!outputs.is_empty(), "no outputs in {}", ws.display());
+    for (key, (path, sha, _)) in outputs {
+        let (label, platform) = key.split_once(' ').unwrap();
+        let env = go_env(platform);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let theirs = go_build(&ws.join(label_dir(label)), &env, flags);
+        let ours = ws.join(&path);
+        let ours_bytes = fs::read(&ours).unwrap();
+        assert_eq!(
+            sha256(&ours_bytes),
+            sha,
+            "summary sha256 of {label} for {platform}"
+        );
+        assert!(
+            ours_bytes == theirs,
+            "{label} for {platform} ({path}) differs from go build {flags:?}"
+        );
+        let tmp = tempfile::NamedTempFile::new_in(scratch()).unwrap();
+        fs::write(tmp.path(), &theirs).unwrap();
+        assert_eq!(
+            go_version_m(&ours),
+            go_version_m(tmp.path()),
+            "build info of {label} for {platform}"
+        );
+    }
+}
