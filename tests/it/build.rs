@@ -9,15 +9,7 @@ use crate::support::*;
 
 #[test]
 fn every_example_is_byte_identical_to_go_build() {
-    for name in [
-        "hello",
-        "multi",
-        "asm",
-        "embed",
-        "tags",
-        "moddep",
-        "workspace",
-    ] {
+    for name in EXAMPLES {
         let ws = example(name);
         let summary = Gobuildr::new(ws.path()).build_ok(ws.path(), &["//..."]);
         assert_matches_go_build(ws.path(), &summary, &[]);

@@ -7,15 +7,7 @@ const MATRIX: &str = "first-class,linux/arm/v6,linux/amd64/v3";
 
 #[test]
 fn every_example_on_the_matrix_is_byte_identical_to_go_build() {
-    for name in [
-        "hello",
-        "multi",
-        "asm",
-        "embed",
-        "tags",
-        "moddep",
-        "workspace",
-    ] {
+    for name in EXAMPLES {
         let ws = example(name);
         let s = Gobuildr::new(ws.path()).build_ok(ws.path(), &["//...", "--platforms", MATRIX]);
         let platforms: Vec<&str> = s.0["platforms"]

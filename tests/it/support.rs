@@ -112,6 +112,18 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Every example workspace under `examples/` (proxy-src holds module
+/// sources, not a workspace).
+pub const EXAMPLES: [&str; 7] = [
+    "hello",
+    "multi",
+    "asm",
+    "embed",
+    "tags",
+    "moddep",
+    "workspace",
+];
+
 /// A private copy of `examples/<name>` in a temp dir.
 pub fn example(name: &str) -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
