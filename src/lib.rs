@@ -39,6 +39,7 @@ pub mod rules;
 pub mod schedule;
 pub mod stamp;
 pub mod suggest;
+pub mod sumdb;
 pub mod toolchain;
 pub mod verify;
 pub mod workspace;
