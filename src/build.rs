@@ -16,7 +16,7 @@ use crate::discover::{self, PackageGraph};
 use crate::exec::Executor;
 use crate::explain::{History, MissReason};
 use crate::failure::Failure;
-use crate::fetch::{Fetcher, GoSum, Sources};
+use crate::fetch::{Fetcher, GoSum, ModuleSources};
 use crate::plan::{self, Plan, PlanRequest, Root};
 use crate::publish;
 use crate::report::trace::{Trace, PHASE_TRACK};
@@ -29,29 +29,20 @@ use crate::workspace::label::{self, Label};
 use crate::workspace::tree::Tree;
 use crate::workspace::{RootKind, Workspace};
 
-/// Default module source when neither gobuildr.toml nor the environment
-/// names one.
-const DEFAULT_PROXY: &str = "https://proxy.golang.org";
-
-/// Where modules come from: gobuildr.toml, else $GOPROXY, else the default.
-fn module_proxy(config: &Config) -> String {
-    config
-        .modules
-        .proxy
-        .clone()
-        .or_else(|| std::env::var("GOPROXY").ok().filter(|p| !p.is_empty()))
-        .unwrap_or_else(|| DEFAULT_PROXY.to_string())
-}
-
 /// go.sum of every module in the workspace, and go.work.sum.
 pub fn load_sums(ws: &Workspace) -> GoSum {
+    GoSum::load(&sum_files(ws))
+}
+
+/// The go.sum of every module in the workspace, and go.work.sum.
+fn sum_files(ws: &Workspace) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = ws
         .modules
         .iter()
         .map(|(d, _)| ws.root.join(d).join("go.sum"))
         .collect();
     files.push(ws.root.join("go.work.sum"));
-    GoSum::load(&files)
+    files
 }
 
 /// Whether the workspace builds from vendor/ (go's default when a
@@ -131,15 +122,17 @@ fn locate_toolchain(
             local_origin,
         )?);
     };
-    if let Ok(local) = Toolchain::locate(settings.go.as_deref(), cache, local_origin) {
+    let local = Toolchain::locate(settings.go.as_deref(), cache, local_origin).ok();
+    if let Some(local) = &local {
         // gobuildr.toml pins exactly; go.mod's toolchain line is a minimum,
         // as go reads it.
         let exact = local.version == format!("go{}", pin.version);
         if exact || (pin.by == "go.mod" && newer_or_equal(&local.version, &pin.version)) {
-            return Ok(local);
+            return Ok(local.clone());
         }
     }
-    let sources = fetcher_sources(config);
+    // The local go's GOROOT/go.env gives the default sources, as for go.
+    let sources = fetcher_sources(config, local.as_ref().map(|t| t.goroot.as_path()))?;
     let fetched = pin::ensure(
         &pin,
         &load_sums(ws),
@@ -166,13 +159,15 @@ fn newer_or_equal(have: &str, want: &str) -> bool {
     parse(have) >= parse(want)
 }
 
-pub fn fetcher_sources(config: &Config) -> Sources {
-    let noproxy = std::env::var("GONOPROXY")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .or_else(|| std::env::var("GOPRIVATE").ok())
-        .unwrap_or_default();
-    Sources::parse(&module_proxy(config), config.modules.allow_direct, &noproxy)
+/// Where modules come from: gobuildr.toml's `[modules]`, else the go
+/// command's own settings (environment, `go env -w`, `goroot`'s go.env).
+pub fn fetcher_sources(
+    config: &Config,
+    goroot: Option<&Path>,
+) -> Result<ModuleSources, crate::fetch::FetchError> {
+    let env = crate::goenv::GoEnv::resolve(goroot, &config.modules.overrides());
+    ModuleSources::new(env, config.modules.allow_direct)
+        .map_err(|e| crate::fetch::FetchError::Sources(Box::new(e.into())))
 }
 
 fn fetcher<'a>(
@@ -181,14 +176,24 @@ fn fetcher<'a>(
     cache: &Cache,
     toolchain: &'a Toolchain,
     scratch: &'a Path,
-) -> Fetcher<'a> {
-    Fetcher {
+) -> Result<Fetcher<'a>, Failure> {
+    let sources = fetcher_sources(config, Some(&toolchain.goroot))?;
+    let sumdb = crate::fetch::database::open(
+        &sources,
+        cache.root(),
+        settings.offline,
+        config.sumdb.pin.as_deref(),
+    )
+    .map_err(|e| Failure::Usage(e.to_string()))?;
+    Ok(Fetcher {
         modcache: cache.root().join("modcache-v1"),
-        sources: fetcher_sources(config),
+        sources,
+        sumdb,
         offline: settings.offline,
+        quiet: settings.quiet,
         go: &toolchain.go,
         scratch,
-    }
+    })
 }
 
 /// The directories the labels select, each with whether it was named
@@ -349,7 +354,7 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
     // unchanged workspace was verified when it was last listed.
     let vendored = vendored(&ws);
     if !vendored && requests.iter().any(|r| discover::cached(r).is_none()) {
-        fetcher(settings, &config, &cache, &toolchain, cache.root())
+        fetcher(settings, &config, &cache, &toolchain, cache.root())?
             .fetch_all(&required_modules(&ws), &load_sums(&ws))?;
     }
     let graphs = discover_all(&requests)?;
@@ -656,16 +661,20 @@ fn display_path(root: &Path, p: &Path) -> String {
 }
 
 /// `gobuildr fetch`: download and verify every module the workspace needs.
-pub fn fetch(settings: &Settings, json: bool) -> Result<(), Failure> {
+pub fn fetch(settings: &Settings, json: bool, audit: bool) -> Result<(), Failure> {
     let ws = Workspace::find(&settings.start_dir)?;
     let config = Config::load(&ws.root)?;
     let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
     let toolchain = locate_toolchain(settings, &ws, &config, &cache)?;
+    if audit {
+        let fetcher = fetcher(settings, &config, &cache, &toolchain, cache.root())?;
+        return audit_sums(&ws, &fetcher, json);
+    }
     if vendored(&ws) {
         eprintln!("fetch: the workspace builds from vendor/; nothing to fetch");
         return Ok(());
     }
-    let fetched = fetcher(settings, &config, &cache, &toolchain, cache.root())
+    let fetched = fetcher(settings, &config, &cache, &toolchain, cache.root())?
         .fetch_all(&required_modules(&ws), &load_sums(&ws))?;
     if json {
         println!(
@@ -686,6 +695,55 @@ pub fn fetch(settings: &Settings, json: bool) -> Result<(), Failure> {
         );
     }
     let _ = cache.stats().save();
+    Ok(())
+}
+
+/// `gobuildr fetch --audit`: every go.sum line against the database.
+fn audit_sums(ws: &Workspace, fetcher: &Fetcher, json: bool) -> Result<(), Failure> {
+    use crate::fetch::audit::{self, Status};
+    let lines = audit::read_lines(&sum_files(ws));
+    let exempt = |m: &str| fetcher.sources.is_nosumdb(m);
+    let report = audit::audit(&lines, fetcher.sumdb.as_ref(), &exempt)?;
+    if json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| Failure::Environment(e.to_string()))?;
+        println!("{text}");
+    } else {
+        for l in &report.lines {
+            let db = l.database.as_deref().unwrap_or("-");
+            println!(
+                "{:<15} {} {} ({}) go.sum {} database {db}",
+                serde_json::to_value(l.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                l.module,
+                l.version,
+                l.file,
+                l.go_sum
+            );
+        }
+    }
+    if let Some(head) = report.database.as_ref() {
+        eprintln!(
+            "audit: {} lines: {} verified, {} mismatch, {} exempt, {} not in database {} (tree {} {})",
+            report.lines.len(),
+            report.count(Status::Verified),
+            report.count(Status::Mismatch),
+            report.count(Status::Exempt),
+            report.count(Status::NotInDatabase),
+            head.name,
+            head.tree_size.map(|s| s.to_string()).unwrap_or_default(),
+            head.root.as_deref().unwrap_or_default(),
+        );
+    } else {
+        eprintln!("audit: GOSUMDB is off: every line is exempt");
+    }
+    if report.count(Status::Mismatch) > 0 {
+        return Err(Failure::Build(
+            "audit: go.sum disagrees with the checksum database (lines marked mismatch)".into(),
+        ));
+    }
     Ok(())
 }
 

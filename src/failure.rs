@@ -88,7 +88,13 @@ impl From<crate::plan::PlanError> for Failure {
 impl From<crate::fetch::FetchError> for Failure {
     fn from(e: crate::fetch::FetchError) -> Self {
         match e {
-            crate::fetch::FetchError::Io { .. } => Failure::Environment(e.to_string()),
+            crate::fetch::FetchError::Io { .. }
+            | crate::fetch::FetchError::Sources(_)
+            | crate::fetch::FetchError::Database(_) => Failure::Environment(e.to_string()),
+            // TLS, network and proxy failures are this machine's.
+            crate::fetch::FetchError::Source { ref source, .. } if source.is_environment() => {
+                Failure::Environment(e.to_string())
+            }
             _ => Failure::Build(e.to_string()),
         }
     }
@@ -97,5 +103,13 @@ impl From<crate::fetch::FetchError> for Failure {
 impl From<crate::stamp::StampError> for Failure {
     fn from(e: crate::stamp::StampError) -> Self {
         Failure::Usage(e.to_string())
+    }
+}
+
+impl From<crate::sumdb::SumdbError> for Failure {
+    fn from(e: crate::sumdb::SumdbError) -> Self {
+        // The database itself misbehaving or out of reach is the
+        // environment; what it refuses is decided by the go.sum check.
+        Failure::Environment(e.to_string())
     }
 }

@@ -5,7 +5,10 @@
 //! - [`workspace`]: the root (go.work / go.mod), labels, gobuildr.toml, the
 //!   canonical meaning of go.mod.
 //! - [`toolchain`]: which Go, and its identity digest.
-//! - [`fetch`]: modules from the configured proxies, verified against go.sum.
+//! - [`sumdb`]: the checksum database client: signed tree heads, proofs
+//!   of inclusion and consistency, the pin.
+//! - [`fetch`]: modules from the configured proxies, verified against go.sum
+//!   and proved by the checksum database.
 //! - [`discover`]: one `go list -deps -json` per platform → package graph.
 //! - [`rules`]: the Go rule set and platform table, embedded from `rules/`.
 //! - [`stamp`]: link-time `-X` stamps from gobuildr.toml.
@@ -31,6 +34,8 @@ pub mod exec;
 pub mod explain;
 pub mod failure;
 pub mod fetch;
+pub mod goenv;
+pub mod net;
 pub mod plan;
 pub mod process;
 pub mod publish;

@@ -33,7 +33,7 @@ fn run() -> Result<(), Failure> {
                 ..Default::default()
             };
             let settings = Settings::resolve(&cli, &build)?;
-            gobuildr::build::fetch(&settings, f.json)
+            gobuildr::build::fetch(&settings, f.json, f.audit)
         }
         args::Command::Toolchain(f) => {
             let build = args::BuildArgs {

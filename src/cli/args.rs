@@ -106,6 +106,11 @@ pub struct FetchArgs {
     /// Only check what is already in gobuildr's module cache.
     #[arg(long)]
     pub offline: bool,
+    /// Check every line of every go.sum in the workspace against the
+    /// checksum database (not only what the build needs) and report each:
+    /// verified, mismatch, exempt, not-in-database. Exit 1 on a mismatch.
+    #[arg(long)]
+    pub audit: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,15 +1,21 @@
-//! Hermetic module fetch: every module a build needs comes from an
-//! explicitly configured proxy list into gobuildr's own module cache, and is
-//! checked against go.sum by gobuildr itself (Go's `h1:` hash, computed
+//! Hermetic module fetch: every module a build needs comes from the
+//! configured proxy list ([`sources`]) into gobuildr's own module cache, and
+//! is checked against go.sum by gobuildr itself (Go's `h1:` hash, computed
 //! here) before anything compiles. After this step, discovery and actions
 //! run with `GOPROXY=off`.
 //!
 //! Invariants: a file lands in the module cache only after its hash matched
-//! the go.sum line (written atomically); `direct` (fetching from version
-//! control) is never used unless gobuildr.toml allows it explicitly; the
-//! checksum database is never consulted — go.sum is the record.
+//! the go.sum line, written atomically (temp file + rename) under a
+//! per-version lock so concurrent runs download it once; `direct`
+//! (fetching from version control) is never used unless gobuildr.toml
+//! allows it explicitly.
 
+pub mod audit;
+pub mod database;
 pub mod h1;
+pub mod sources;
+
+pub use sources::{Found, ModuleSources, SourceError};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,6 +55,19 @@ pub enum FetchError {
         what: &'static str,
         why: String,
     },
+    #[error("cannot fetch {module} {version} ({what}): {source}")]
+    Source {
+        module: String,
+        version: String,
+        what: &'static str,
+        source: Box<SourceError>,
+    },
+    #[error("module sources: {0}")]
+    Sources(Box<SourceError>),
+    #[error("{0}")]
+    Database(Box<crate::sumdb::SumdbError>),
+    #[error("{0}")]
+    DatabaseMismatch(Box<DbMismatch>),
     #[error("module cache {path}: {source}")]
     Io {
         path: PathBuf,
@@ -56,109 +75,19 @@ pub enum FetchError {
     },
 }
 
-/// Go's module path escaping for the proxy protocol and the cache: each
-/// upper-case letter becomes `!` and its lower-case form.
-pub fn escape(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for c in path.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('!');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use crate::workspace::gomod::escape;
 
-/// Where modules may come from.
-#[derive(Debug, Clone)]
-pub struct Sources {
-    /// Proxy URLs in order (file://, https://), and whether `direct` is
-    /// allowed after them.
-    pub proxies: Vec<String>,
-    pub direct: bool,
-    /// Patterns (GONOPROXY, else GOPRIVATE) of modules never fetched through
-    /// a proxy.
-    pub noproxy: Vec<String>,
-}
-
-impl Sources {
-    /// Reads `<module>/@v/<file>` from the first proxy that has it;
-    /// returns the bytes and the proxy.
-    pub fn get(&self, module: &str, file: &str) -> Result<(Vec<u8>, String), String> {
-        let mut tried = Vec::new();
-        for p in &self.proxies {
-            let url = format!("{p}/{}/@v/{file}", escape(module));
-            let got = if let Some(path) = url.strip_prefix("file://") {
-                std::fs::read(path).map_err(|e| e.to_string())
-            } else {
-                ureq::get(&url)
-                    .call()
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| {
-                        let mut buf = Vec::new();
-                        std::io::Read::read_to_end(&mut r.into_reader(), &mut buf)
-                            .map_err(|e| e.to_string())?;
-                        Ok(buf)
-                    })
-            };
-            match got {
-                Ok(data) => return Ok((data, p.clone())),
-                Err(e) => tried.push(format!("{url}: {e}")),
-            }
-        }
-        if tried.is_empty() {
-            Err("no proxy is configured (set [modules] proxy in gobuildr.toml or GOPROXY; `direct` is used only with [modules] allow_direct = true)".into())
-        } else {
-            Err(tried.join("; "))
-        }
-    }
-
-    /// Parses a GOPROXY list. `direct` is kept only if `allow_direct`;
-    /// `off` ends the list.
-    pub fn parse(list: &str, allow_direct: bool, noproxy: &str) -> Sources {
-        let mut proxies = Vec::new();
-        let mut direct = false;
-        for entry in list
-            .split([',', '|'])
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-        {
-            match entry {
-                "off" => break,
-                "direct" => {
-                    direct = allow_direct;
-                    break;
-                }
-                url => proxies.push(url.trim_end_matches('/').to_string()),
-            }
-        }
-        Sources {
-            proxies,
-            direct,
-            noproxy: noproxy
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(str::to_string)
-                .collect(),
-        }
-    }
-
-    /// Go's GOPRIVATE-style match: a pattern matches a module path if it
-    /// matches a prefix of its elements (path.Match per element).
-    fn is_noproxy(&self, module: &str) -> bool {
-        self.noproxy.iter().any(|pat| {
-            let pat: Vec<&str> = pat.split('/').collect();
-            let m: Vec<&str> = module.split('/').collect();
-            m.len() >= pat.len()
-                && pat
-                    .iter()
-                    .zip(&m)
-                    .all(|(p, e)| crate::plan::glob_match(p, e))
-        })
-    }
+/// A go.sum line that the checksum database contradicts.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: the go.sum line for {module} {version} ({what}) disagrees with checksum database {db}:\n  go.sum:   {go_sum}\n  database: {database}\nthe module was refused; nothing was published or built (a go.sum written through a poisoned proxy or mirror looks like this)")]
+pub struct DbMismatch {
+    pub file: String,
+    pub db: String,
+    pub module: String,
+    pub version: String,
+    pub what: &'static str,
+    pub go_sum: String,
+    pub database: String,
 }
 
 /// go.sum lines: (module, version or version/go.mod) → h1 hash.
@@ -230,10 +159,116 @@ pub struct Fetched {
 pub struct Fetcher<'a> {
     /// gobuildr's GOMODCACHE.
     pub modcache: PathBuf,
-    pub sources: Sources,
+    pub sources: ModuleSources,
     pub offline: bool,
+    /// No progress bar.
+    pub quiet: bool,
     pub go: &'a Path,
     pub scratch: &'a Path,
+    /// The checksum database every hash is proved by (None: GOSUMDB=off).
+    pub sumdb: Option<crate::sumdb::Database>,
+}
+
+/// Parallel downloads at most; enough to hide latency, few enough to be
+/// polite to a proxy.
+const DOWNLOADS: usize = 8;
+
+/// One module file to make present: (module, version, zip?).
+type Job = (String, String, bool);
+
+/// Variables a `direct` fetch (git, over the network) needs from the
+/// caller: trust roots and proxies. Credentials go through GOAUTH/NETRC.
+const DIRECT_PASSTHROUGH: [&str; 11] = [
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "NETRC",
+    "GIT_SSH_COMMAND",
+    "SSH_AUTH_SOCK",
+];
+
+/// Holds a module version's lock file (flock) until dropped.
+struct VersionLock(#[allow(dead_code)] nix::fcntl::Flock<std::fs::File>);
+
+/// Takes the cross-process lock of one module version. Not go's own
+/// `<version>.lock`: a `direct` fetch runs go, which takes that one.
+fn lock_version(dir: &Path, version: &str) -> Result<VersionLock, FetchError> {
+    let path = dir.join(format!("{version}.gobuildr-lock"));
+    let io = |source| FetchError::Io {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map(VersionLock)
+        .map_err(|(_, errno)| io(std::io::Error::from(errno)))
+}
+
+fn write_atomic(dest: &Path, data: &[u8]) -> Result<(), FetchError> {
+    crate::cache::write_atomic(dest, data).map_err(|e| FetchError::Io {
+        path: dest.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
+/// A progress bar over module files, with the bytes downloaded; hidden
+/// when quiet or when stderr is not a terminal.
+struct Bar {
+    bar: Option<indicatif::ProgressBar>,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl Bar {
+    fn new(len: usize, quiet: bool) -> Bar {
+        use std::io::IsTerminal;
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(len as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} module files {wide_msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Bar {
+            bar,
+            bytes: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn add_bytes(&self, n: u64) {
+        let total = self
+            .bytes
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed)
+            + n;
+        if let Some(b) = &self.bar {
+            b.set_message(format!("{} downloaded", indicatif::HumanBytes(total)));
+        }
+    }
+
+    fn done(&self) {
+        if let Some(b) = &self.bar {
+            b.inc(1);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
 }
 
 impl Fetcher<'_> {
@@ -259,7 +294,14 @@ impl Fetcher<'_> {
             .env("GOMODCACHE", &self.modcache)
             .env("GOPROXY", "direct")
             .env("GOSUMDB", "off")
-            .env("GOFLAGS", "-mod=mod");
+            .env("GOFLAGS", "-mod=mod")
+            .env("GOINSECURE", &self.sources.insecure)
+            .env("GOAUTH", self.sources.goenv.get("GOAUTH"));
+        for k in DIRECT_PASSTHROUGH {
+            if let Some(v) = std::env::var_os(k) {
+                cmd.env(k, v);
+            }
+        }
         let out = crate::process::output(&mut cmd).map_err(|e| e.to_string())?;
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
@@ -270,14 +312,41 @@ impl Fetcher<'_> {
             .map_err(|e| e.to_string())
     }
 
-    /// Makes one module file (the zip or the go.mod) present and verified.
-    fn ensure(
+    /// Downloads one file along the proxy list (or `direct`).
+    fn download(
         &self,
-        sums: &GoSum,
         module: &str,
         version: &str,
-        zip: bool,
-    ) -> Result<Fetched, FetchError> {
+        file: &str,
+        what: &'static str,
+        bar: &Bar,
+    ) -> Result<(Vec<u8>, String), FetchError> {
+        let found = self
+            .sources
+            .get(module, file, &|n| bar.add_bytes(n))
+            .map_err(|source| FetchError::Source {
+                module: module.into(),
+                version: version.into(),
+                what,
+                source: Box::new(source),
+            })?;
+        match found {
+            Found::Bytes { data, from } => Ok((data, from)),
+            Found::Direct => {
+                self.download_direct(module, version, file)
+                    .map_err(|d| FetchError::Unavailable {
+                        module: module.into(),
+                        version: version.into(),
+                        what,
+                        why: format!("direct: {d}"),
+                    })
+            }
+        }
+    }
+
+    /// Makes one module file (the zip or the go.mod) present and verified.
+    fn ensure(&self, sums: &GoSum, job: &Job, bar: &Bar) -> Result<Fetched, FetchError> {
+        let (module, version, zip) = (job.0.as_str(), job.1.as_str(), job.2);
         let (what, sum_version, file) = if zip {
             ("zip", version.to_string(), format!("{version}.zip"))
         } else {
@@ -297,10 +366,6 @@ impl Fetcher<'_> {
             })?;
         let dir = self.download_dir(module);
         let dest = dir.join(&file);
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| FetchError::Io { path, source }
-        };
         let hash = |data: &[u8]| {
             if zip {
                 h1::of_zip(data)
@@ -308,16 +373,21 @@ impl Fetcher<'_> {
                 Ok(h1::of_mod(data))
             }
         };
-        if let Ok(data) = std::fs::read(&dest) {
-            if hash(&data).ok().as_deref() == Some(want) {
-                return Ok(Fetched {
-                    module: module.into(),
-                    version: version.into(),
-                    file: what,
-                    h1: want.into(),
-                    from: "cache".into(),
-                });
-            }
+        let fetched = |from: String| Fetched {
+            module: module.into(),
+            version: version.into(),
+            file: what,
+            h1: want.into(),
+            from,
+        };
+        let cached = || {
+            std::fs::read(&dest)
+                .ok()
+                .is_some_and(|data| hash(&data).ok().as_deref() == Some(want))
+        };
+        if cached() {
+            self.prove(sums, module, version, what, want)?;
+            return Ok(fetched("cache".into()));
         }
         if self.offline {
             return Err(FetchError::Offline {
@@ -326,28 +396,19 @@ impl Fetcher<'_> {
                 what,
             });
         }
-        let unavailable = |why: String| FetchError::Unavailable {
+        let _lock = lock_version(&dir, version)?;
+        // Another process may have published it while we waited.
+        if cached() {
+            self.prove(sums, module, version, what, want)?;
+            return Ok(fetched("cache".into()));
+        }
+        let (data, from) = self.download(module, version, &file, what, bar)?;
+        let got = hash(&data).map_err(|e| FetchError::Unavailable {
             module: module.into(),
             version: version.into(),
             what,
-            why,
-        };
-        let (data, from) = if self.sources.is_noproxy(module) {
-            if !self.sources.direct {
-                return Err(unavailable("it matches GONOPROXY/GOPRIVATE, so it is not fetched through a proxy, and gobuildr.toml does not allow `direct`".into()));
-            }
-            self.download_direct(module, version, &file)
-                .map_err(unavailable)?
-        } else {
-            match self.sources.get(module, &file) {
-                Ok(x) => x,
-                Err(e) if self.sources.direct => self
-                    .download_direct(module, version, &file)
-                    .map_err(|d| unavailable(format!("{e}; direct: {d}")))?,
-                Err(e) => return Err(unavailable(e)),
-            }
-        };
-        let got = hash(&data).map_err(|e| unavailable(format!("unreadable zip: {e}")))?;
+            why: format!("unreadable zip from {from}: {e}"),
+        })?;
         if got != want {
             return Err(FetchError::Mismatch {
                 module: format!("{module} {version}"),
@@ -357,44 +418,94 @@ impl Fetcher<'_> {
                 got,
             });
         }
-        crate::cache::write_atomic(&dest, &data).map_err(|e| FetchError::Io {
-            path: dest.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        // Proved before it is published: nothing the database refuses
+        // reaches the module cache.
+        self.prove(sums, module, version, what, want)?;
         if zip {
-            // go reads the recorded hash next to the zip.
-            std::fs::write(dir.join(format!("{version}.ziphash")), want).map_err(io(&dir))?;
+            // go reads the recorded hash next to the zip; written first so
+            // a published zip always has it.
+            write_atomic(&dir.join(format!("{version}.ziphash")), want.as_bytes())?;
         }
-        Ok(Fetched {
-            module: module.into(),
-            version: version.into(),
-            file: what,
-            h1: want.into(),
-            from,
-        })
+        write_atomic(&dest, &data)?;
+        Ok(fetched(from))
     }
 
-    /// Fetches and verifies everything the workspace's modules require:
-    /// the zip and go.mod of every required module (after replacements),
-    /// and the go.mod of every other module go.sum lists (go reads them to
-    /// compute the build list).
+    /// Checks a go.sum hash against the checksum database, unless
+    /// GOSUMDB is off or GONOSUMDB/GOPRIVATE exempts the module.
+    fn prove(
+        &self,
+        sums: &GoSum,
+        module: &str,
+        version: &str,
+        what: &'static str,
+        want: &str,
+    ) -> Result<(), FetchError> {
+        let Some(db) = self
+            .sumdb
+            .as_ref()
+            .filter(|_| !self.sources.is_nosumdb(module))
+        else {
+            return Ok(());
+        };
+        let record = db
+            .lookup(module, version)
+            .map_err(|e| FetchError::Database(Box::new(e)))?;
+        match record.hash(what == "go.mod") {
+            Some(h) if h == want => Ok(()),
+            other => Err(FetchError::DatabaseMismatch(Box::new(DbMismatch {
+                file: sums.file_name(),
+                db: db.name().to_string(),
+                module: module.into(),
+                version: version.into(),
+                what,
+                go_sum: want.into(),
+                database: other.unwrap_or("(no hash)").into(),
+            }))),
+        }
+    }
+
+    /// The files to make present, in report order: the zip of every
+    /// required module, then the go.mod of every module required or
+    /// listed in go.sum (go reads them to compute the build list).
+    fn jobs(requires: &[(String, String)], sums: &GoSum) -> Vec<Job> {
+        let mut mods: std::collections::BTreeSet<(String, String)> = sums
+            .go_mod_entries()
+            .map(|(m, v)| (m.to_string(), v.to_string()))
+            .collect();
+        let mut jobs = Vec::new();
+        for (m, v) in requires {
+            jobs.push((m.clone(), v.clone(), true));
+            mods.insert((m.clone(), v.clone()));
+        }
+        jobs.extend(mods.into_iter().map(|(m, v)| (m, v, false)));
+        jobs
+    }
+
+    /// Fetches and verifies everything the workspace's modules require,
+    /// up to [`DOWNLOADS`] at a time; the result (and the first error) is
+    /// in [`Fetcher::jobs`] order whatever order downloads finish in.
     pub fn fetch_all(
         &self,
         requires: &[(String, String)],
         sums: &GoSum,
     ) -> Result<Vec<Fetched>, FetchError> {
-        let mut out = Vec::new();
-        let mut mods: std::collections::BTreeSet<(String, String)> = sums
-            .go_mod_entries()
-            .map(|(m, v)| (m.to_string(), v.to_string()))
-            .collect();
-        for (m, v) in requires {
-            out.push(self.ensure(sums, m, v, true)?);
-            mods.insert((m.clone(), v.clone()));
-        }
-        for (m, v) in mods {
-            out.push(self.ensure(sums, &m, &v, false)?);
-        }
-        Ok(out)
+        use rayon::prelude::*;
+        let jobs = Self::jobs(requires, sums);
+        let bar = Bar::new(jobs.len(), self.quiet);
+        let run = |job: &Job| {
+            let r = self.ensure(sums, job, &bar);
+            bar.done();
+            r
+        };
+        let results: Vec<Result<Fetched, FetchError>> = match rayon::ThreadPoolBuilder::new()
+            .num_threads(DOWNLOADS)
+            .build()
+        {
+            Ok(pool) => pool.install(|| jobs.par_iter().map(run).collect()),
+            // No threads to be had: one at a time is still correct.
+            Err(_) => jobs.iter().map(run).collect(),
+        };
+        bar.finish();
+        results.into_iter().collect()
     }
 }

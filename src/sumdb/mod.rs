@@ -155,6 +155,9 @@ pub struct Database {
     tiles: Mutex<BTreeMap<String, Vec<u8>>>,
     /// Serialises proofs that move `latest`.
     latest: Mutex<()>,
+    /// One lookup per module version at a time (its zip and go.mod are
+    /// checked in parallel; the second finds the first's proved record).
+    inflight: Mutex<BTreeMap<String, std::sync::Arc<Mutex<()>>>>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SumdbError + '_ {
@@ -175,13 +178,14 @@ impl Database {
         Database {
             dir: cache_root
                 .join("sumdb-v1")
-                .join(crate::fetch::escape(&config.verifier.name)),
+                .join(crate::workspace::gomod::escape(&config.verifier.name)),
             verifier: config.verifier.clone(),
             remote,
             offline,
             pin,
             tiles: Mutex::new(BTreeMap::new()),
             latest: Mutex::new(()),
+            inflight: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -200,14 +204,31 @@ impl Database {
     }
 
     fn record_path(&self, module: &str, version: &str) -> PathBuf {
-        self.dir
-            .join("lookup")
-            .join(format!("{}@{version}", crate::fetch::escape(module)))
+        self.dir.join("lookup").join(format!(
+            "{}@{version}",
+            crate::workspace::gomod::escape(module)
+        ))
     }
 
     /// The proved record for `module version`: from the cache, else asked
     /// of the database and proved.
     pub fn lookup(&self, module: &str, version: &str) -> Result<Record, SumdbError> {
+        let poisoned = || SumdbError::Unreachable {
+            db: self.db(),
+            why: "a lookup panicked".into(),
+        };
+        let slot = self
+            .inflight
+            .lock()
+            .map_err(|_| poisoned())?
+            .entry(format!("{module}@{version}"))
+            .or_default()
+            .clone();
+        let _one = slot.lock().map_err(|_| poisoned())?;
+        self.lookup_once(module, version)
+    }
+
+    fn lookup_once(&self, module: &str, version: &str) -> Result<Record, SumdbError> {
         let cached = self.record_path(module, version);
         if let Ok(text) = std::fs::read_to_string(&cached) {
             if let Some(r) = Record::parse(&text, module, version) {
@@ -222,7 +243,10 @@ impl Database {
                 version: version.into(),
             });
         }
-        let path = format!("lookup/{}@{version}", crate::fetch::escape(module));
+        let path = format!(
+            "lookup/{}@{version}",
+            crate::workspace::gomod::escape(module)
+        );
         let body = self.get(&path)?.ok_or_else(|| SumdbError::NotFound {
             db: self.db(),
             module: module.into(),

@@ -1,7 +1,8 @@
 //! Pinned toolchains: `toolchain go1.X.Y` in go.mod, or `[toolchain] go =
 //! "1.X.Y"` in gobuildr.toml, selects a Go toolchain that gobuildr fetches
 //! as the module `golang.org/toolchain@v0.0.1-go1.X.Y.<goos>-<goarch>`
-//! through the configured proxies, checks against its recorded `h1:` hash
+//! through the configured proxies (the same client and GOPROXY semantics
+//! as modules), checks against its recorded `h1:` hash
 //! (gobuildr.toml's `sum`, or a go.sum line), and unpacks into its cache.
 //!
 //! Invariant: an unpacked toolchain directory is used only if it carries
@@ -12,7 +13,7 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::fetch::{h1, GoSum, Sources};
+use crate::fetch::{h1, Found, GoSum, ModuleSources};
 
 use super::ToolchainError;
 
@@ -69,7 +70,7 @@ fn err(pin: &Pin, msg: impl Into<String>) -> ToolchainError {
 pub fn ensure(
     pin: &Pin,
     sums: &GoSum,
-    sources: &Sources,
+    sources: &ModuleSources,
     offline: bool,
     cache_root: &Path,
 ) -> Result<Fetched, ToolchainError> {
@@ -104,9 +105,15 @@ pub fn ensure(
     if offline {
         return Err(err(pin, format!("{MODULE}@{version} is not in gobuildr's cache and --offline forbids downloading it")));
     }
-    let (data, from) = sources
-        .get(MODULE, &format!("{version}.zip"))
-        .map_err(|e| err(pin, e))?;
+    let found = sources
+        .get(MODULE, &format!("{version}.zip"), &|_| {})
+        .map_err(|e| err(pin, format!("cannot fetch {MODULE}@{version}: {e}")))?;
+    let Found::Bytes { data, from } = found else {
+        return Err(err(
+            pin,
+            format!("{MODULE}@{version} is fetched only from a module proxy, not `direct`"),
+        ));
+    };
     let got = h1::of_zip(&data).map_err(|e| {
         err(
             pin,

@@ -214,7 +214,7 @@ fn host_run(
                 by: format!("verify --hosts {host}"),
                 host: (os.to_string(), arch.to_string()),
             };
-            let sources = crate::build::fetcher_sources(&config);
+            let sources = crate::build::fetcher_sources(&config, None)?;
             crate::toolchain::pin::ensure(
                 &pin,
                 &crate::build::load_sums(ws),

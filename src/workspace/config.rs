@@ -20,6 +20,8 @@ pub struct Config {
     pub modules: ModulesConfig,
     #[serde(default)]
     pub toolchain: ToolchainConfig,
+    #[serde(default)]
+    pub sumdb: SumdbConfig,
     /// Link-time `-X` variables: `"main.version" = "{VERSION}"`.
     #[serde(default)]
     pub stamp: BTreeMap<String, String>,
@@ -35,14 +37,55 @@ pub struct ToolchainConfig {
     pub sum: Option<String>,
 }
 
+/// The checksum database's pinned history.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SumdbConfig {
+    /// A tree head, `<size> <base64 root>`, that the database must extend.
+    pub pin: Option<String>,
+}
+
+/// Where modules come from and how they are proved. Each key overrides
+/// the go setting it names (environment, `go env -w`, `$GOROOT/go.env`);
+/// none of them can change an output, so none enters an action key.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModulesConfig {
-    /// The GOPROXY list modules are fetched from.
+    /// GOPROXY: the proxy list modules are fetched from.
     pub proxy: Option<String>,
+    /// GONOPROXY.
+    pub noproxy: Option<String>,
+    /// GOPRIVATE.
+    pub private: Option<String>,
+    /// GONOSUMDB.
+    pub nosumdb: Option<String>,
+    /// GOSUMDB.
+    pub sumdb: Option<String>,
+    /// GOINSECURE.
+    pub insecure: Option<String>,
+    /// GOAUTH.
+    pub auth: Option<String>,
     /// Let `direct` in the proxy list fetch from version control.
     #[serde(default)]
     pub allow_direct: bool,
+}
+
+impl ModulesConfig {
+    /// The keys that are set, by go env name, for [`crate::goenv`].
+    pub fn overrides(&self) -> crate::goenv::Overrides {
+        let keys = [
+            ("GOPROXY", "proxy", &self.proxy),
+            ("GONOPROXY", "noproxy", &self.noproxy),
+            ("GOPRIVATE", "private", &self.private),
+            ("GONOSUMDB", "nosumdb", &self.nosumdb),
+            ("GOSUMDB", "sumdb", &self.sumdb),
+            ("GOINSECURE", "insecure", &self.insecure),
+            ("GOAUTH", "auth", &self.auth),
+        ];
+        keys.into_iter()
+            .filter_map(|(env, key, v)| v.clone().map(|v| (env, (v, key))))
+            .collect()
+    }
 }
 
 pub const FILE_NAME: &str = "gobuildr.toml";

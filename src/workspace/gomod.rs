@@ -216,6 +216,21 @@ impl GoWork {
     }
 }
 
+/// Go's module path escaping for the proxy protocol and the cache: each
+/// upper-case letter becomes `!` and its lower-case form.
+pub fn escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('!');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

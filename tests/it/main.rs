@@ -6,7 +6,10 @@
 mod support;
 
 mod build;
+mod checksum_db;
 mod incremental;
 mod matrix;
 mod modules;
+mod netfix;
+mod transport;
 mod verify;

@@ -9,7 +9,7 @@ use crate::support::*;
 
 /// A copy of the test proxy in which one byte of one file of
 /// example.com/greeting@v1.2.0's zip is changed.
-fn tampered_proxy() -> tempfile::TempDir {
+pub fn tampered_proxy() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("tampered-proxy-")
         .tempdir_in(scratch())
@@ -287,7 +287,7 @@ fn collect(base: &Path, p: &Path, out: &mut Vec<String>) {
 /// Go's h1 of a zip, computed by the real `go` through `go mod download`
 /// would need network access; the dirhash is simple enough to compute here
 /// independently of gobuildr's code.
-fn h1_of_zip(path: &Path) -> String {
+pub fn h1_of_zip(path: &Path) -> String {
     use sha2::Digest;
     let mut archive = zip::ZipArchive::new(fs::File::open(path).unwrap()).unwrap();
     let mut lines = Vec::new();
