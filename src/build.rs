@@ -133,10 +133,12 @@ fn locate_toolchain(
     }
     // The local go's GOROOT/go.env gives the default sources, as for go.
     let sources = fetcher_sources(config, local.as_ref().map(|t| t.goroot.as_path()))?;
+    let db = open_database(settings, config, &sources, cache)?;
     let fetched = pin::ensure(
         &pin,
         &load_sums(ws),
         &sources,
+        db.as_ref(),
         settings.offline,
         cache.root(),
     )?;
@@ -170,6 +172,22 @@ pub fn fetcher_sources(
         .map_err(|e| crate::fetch::FetchError::Sources(Box::new(e.into())))
 }
 
+/// The run's checksum database (None when GOSUMDB is off).
+pub fn open_database(
+    settings: &Settings,
+    config: &Config,
+    sources: &ModuleSources,
+    cache: &Cache,
+) -> Result<Option<crate::sumdb::Database>, Failure> {
+    crate::fetch::database::open(
+        sources,
+        cache.root(),
+        settings.offline,
+        config.sumdb.pin.as_deref(),
+    )
+    .map_err(|e| Failure::Usage(e.to_string()))
+}
+
 fn fetcher<'a>(
     settings: &Settings,
     config: &Config,
@@ -178,13 +196,7 @@ fn fetcher<'a>(
     scratch: &'a Path,
 ) -> Result<Fetcher<'a>, Failure> {
     let sources = fetcher_sources(config, Some(&toolchain.goroot))?;
-    let sumdb = crate::fetch::database::open(
-        &sources,
-        cache.root(),
-        settings.offline,
-        config.sumdb.pin.as_deref(),
-    )
-    .map_err(|e| Failure::Usage(e.to_string()))?;
+    let sumdb = open_database(settings, config, &sources, cache)?;
     Ok(Fetcher {
         modcache: cache.root().join("modcache-v1"),
         sources,

@@ -65,6 +65,9 @@ impl From<crate::toolchain::ToolchainError> for Failure {
             // A refused or missing pinned toolchain stops the build like a
             // refused module.
             crate::toolchain::ToolchainError::Pin { .. } => Failure::Build(e.to_string()),
+            crate::toolchain::ToolchainError::Database { .. } => {
+                Failure::Environment(e.to_string())
+            }
             _ => Failure::Environment(e.to_string()),
         }
     }

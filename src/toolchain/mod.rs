@@ -28,6 +28,11 @@ pub enum ToolchainError {
     },
     #[error("pinned toolchain go{version}: {msg}")]
     Pin { version: String, msg: String },
+    #[error("pinned toolchain go{version}: {source}")]
+    Database {
+        version: String,
+        source: Box<crate::sumdb::SumdbError>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -14,6 +14,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::fetch::{h1, Found, GoSum, ModuleSources};
+use crate::sumdb::Database;
 
 use super::ToolchainError;
 
@@ -65,26 +66,55 @@ fn err(pin: &Pin, msg: impl Into<String>) -> ToolchainError {
     }
 }
 
+/// The toolchain zip's hash: the recorded one (gobuildr.toml, else go.sum)
+/// and the checksum database's, which must agree; either alone will do.
+fn expected_sum(
+    pin: &Pin,
+    sums: &GoSum,
+    sources: &ModuleSources,
+    db: Option<&Database>,
+) -> Result<String, ToolchainError> {
+    let version = pin.module_version();
+    let recorded = pin
+        .sum
+        .clone()
+        .or_else(|| sums.get(MODULE, &version).map(str::to_string));
+    let proved = match db.filter(|_| !sources.is_nosumdb(MODULE)) {
+        Some(db) => {
+            db.lookup(MODULE, &version)
+                .map_err(|e| ToolchainError::Database {
+                    version: pin.version.clone(),
+                    source: Box::new(e),
+                })?
+                .zip
+        }
+        None => None,
+    };
+    match (recorded, proved) {
+        (Some(r), Some(p)) if r != p => Err(err(
+            pin,
+            format!("the checksum recorded for {MODULE}@{version} by {} disagrees with the checksum database:\n  recorded: {r}\n  database: {p}\nthe toolchain was refused", pin.by),
+        )),
+        (Some(h), _) | (None, Some(h)) => Ok(h),
+        (None, None) => Err(err(
+            pin,
+            format!("no recorded checksum for {MODULE}@{version} and GOSUMDB is off; add `sum = \"h1:...\"` to [toolchain] in gobuildr.toml (or its go.sum line)"),
+        )),
+    }
+}
+
 /// Returns the pinned toolchain's `go`, fetching and verifying it first if
 /// it is not in `cache_root` yet.
 pub fn ensure(
     pin: &Pin,
     sums: &GoSum,
     sources: &ModuleSources,
+    db: Option<&Database>,
     offline: bool,
     cache_root: &Path,
 ) -> Result<Fetched, ToolchainError> {
     let version = pin.module_version();
-    let want = pin
-        .sum
-        .clone()
-        .or_else(|| sums.get(MODULE, &version).map(str::to_string))
-        .ok_or_else(|| {
-            err(
-                pin,
-                format!("no recorded checksum for {MODULE}@{version}; add `sum = \"h1:...\"` to [toolchain] in gobuildr.toml (or its go.sum line)"),
-            )
-        })?;
+    let want = expected_sum(pin, sums, sources, db)?;
     let dir = cache_root.join("toolchains-v1").join(&version);
     let marker = dir.join(".gobuildr-verified");
     let origin = |from: &str| {

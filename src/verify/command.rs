@@ -215,10 +215,12 @@ fn host_run(
                 host: (os.to_string(), arch.to_string()),
             };
             let sources = crate::build::fetcher_sources(&config, None)?;
+            let db = crate::build::open_database(settings, &config, &sources, cache)?;
             crate::toolchain::pin::ensure(
                 &pin,
                 &crate::build::load_sums(ws),
                 &sources,
+                db.as_ref(),
                 settings.offline,
                 cache.root(),
             )?

@@ -451,3 +451,50 @@ fn two_concurrent_fetches_share_one_download_each() {
         1
     );
 }
+
+#[test]
+fn a_pinned_toolchain_is_proved_by_the_database() {
+    let (tproxy, modver) = crate::modules::toolchain_proxy("1.26.98");
+    let sum = crate::modules::h1_of_zip(
+        &tproxy
+            .path()
+            .join(format!("golang.org/toolchain/@v/{modver}.zip")),
+    );
+    let zip_line = format!("golang.org/toolchain {modver} {sum}");
+    let mod_line = format!(
+        "golang.org/toolchain {modver}/go.mod h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+    );
+    let (_k, key) = key_file("toolchain");
+    let server = serve(
+        tproxy.path(),
+        &Db {
+            key: &key,
+            records: &[&zip_line, &mod_line],
+            filler: 3,
+            extra: &[],
+        },
+        &[],
+    );
+    let ws = example("hello");
+    let cache = tempfile::tempdir_in(scratch()).unwrap();
+    let toml = ws.path().join("gobuildr.toml");
+    let run = |toolchain: &str| {
+        fs::write(&toml, format!("[toolchain]\ngo = \"1.26.98\"\n{toolchain}")).unwrap();
+        gobuildr(ws.path(), cache.path(), &server, &url(&server, "ok"))
+            .arg("toolchain")
+            .run()
+    };
+    // A recorded sum that the database contradicts is refused.
+    let out = run("sum = \"h1:0PWeyoeOla+ns62SJGED2YfAPwOoL+6QEMy6KuLQgcg=\"\n");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("checksum database") && err.contains(&sum),
+        "{err}"
+    );
+    // With no recorded sum, the database's proved hash is the record.
+    let out = run("");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&sum));
+    assert_eq!(server.count("lookup/golang.org/toolchain@"), 1);
+}

@@ -240,7 +240,7 @@ fn vendored_workspace_is_byte_identical_to_go_build_mod_vendor() {
 
 /// Packs the installed GOROOT (what a build needs of it) as the module
 /// golang.org/toolchain@v0.0.1-go<version>.linux-amd64 into a proxy.
-fn toolchain_proxy(version: &str) -> (tempfile::TempDir, String) {
+pub fn toolchain_proxy(version: &str) -> (tempfile::TempDir, String) {
     let goroot = goroot();
     let (os, arch) = ("linux", "amd64");
     let modver = format!("v0.0.1-go{version}.{os}-{arch}");
