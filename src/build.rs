@@ -725,10 +725,7 @@ fn audit_sums(ws: &Workspace, fetcher: &Fetcher, json: bool) -> Result<(), Failu
             let db = l.database.as_deref().unwrap_or("-");
             println!(
                 "{:<15} {} {} ({}) go.sum {} database {db}",
-                serde_json::to_value(l.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                l.status.as_str(),
                 l.module,
                 l.version,
                 l.file,

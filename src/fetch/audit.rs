@@ -18,6 +18,17 @@ pub enum Status {
     NotInDatabase,
 }
 
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Verified => "verified",
+            Status::Mismatch => "mismatch",
+            Status::Exempt => "exempt",
+            Status::NotInDatabase => "not-in-database",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Line {
     pub module: String,

@@ -11,5 +11,6 @@ mod incremental;
 mod matrix;
 mod modules;
 mod netfix;
+mod realworld;
 mod transport;
 mod verify;
