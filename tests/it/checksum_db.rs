@@ -51,6 +51,21 @@ pub fn serve(proxy_root: &Path, db: &Db, extra: &[&str]) -> Server {
     Server::start(&args)
 }
 
+/// A server whose database holds example.com/greeting v1.2.0 after
+/// `filler` records, serving the test proxy.
+pub fn serve_greeting(key: &Path, filler: usize, db_extra: &[&str], routes: &[&str]) -> Server {
+    serve(
+        proxy(),
+        &Db {
+            key,
+            records: &GREETING,
+            filler,
+            extra: db_extra,
+        },
+        routes,
+    )
+}
+
 /// gobuildr with a private cache, the server's CA as the only trust
 /// source, no proxy variables and no netrc from the caller.
 pub fn gobuildr(ws: &Path, cache: &Path, server: &Server, goproxy: &str) -> Gobuildr {
@@ -96,16 +111,7 @@ fn good_module_is_proved_built_audited_and_then_costs_no_request() {
     let ws = example("moddep");
     let cache = tempfile::tempdir_in(scratch()).unwrap();
     let (_k, key) = key_file("good");
-    let server = serve(
-        proxy(),
-        &Db {
-            key: &key,
-            records: &GREETING,
-            filler: 300,
-            extra: &[],
-        },
-        &[],
-    );
+    let server = serve_greeting(&key, 300, &[], &[]);
     let g = || gobuildr(ws.path(), cache.path(), &server, &url(&server, "ok"));
     let out = fetch(g());
     assert!(out.status.success(), "{}", stderr(&out));
@@ -183,16 +189,7 @@ fn refused(extra_db: &[&str], want: &str) {
     let ws = example("moddep");
     let cache = tempfile::tempdir_in(scratch()).unwrap();
     let (_k, key) = key_file("refuse");
-    let server = serve(
-        proxy(),
-        &Db {
-            key: &key,
-            records: &GREETING,
-            filler: 20,
-            extra: extra_db,
-        },
-        &[],
-    );
+    let server = serve_greeting(&key, 20, extra_db, &[]);
     let out = fetch(gobuildr(
         ws.path(),
         cache.path(),
@@ -379,16 +376,7 @@ fn an_unreachable_database_is_an_environment_error_never_a_downgrade() {
     let ws = example("moddep");
     let cache = tempfile::tempdir_in(scratch()).unwrap();
     let (_k, key) = key_file("down");
-    let server = serve(
-        proxy(),
-        &Db {
-            key: &key,
-            records: &GREETING,
-            filler: 3,
-            extra: &[],
-        },
-        &["-route", "/nodb=nosumdb"],
-    );
+    let server = serve_greeting(&key, 3, &[], &["-route", "/nodb=nosumdb"]);
     // The proxy does not offer the database; its own URL is closed.
     let out = gobuildr(ws.path(), cache.path(), &server, &url(&server, "nodb"))
         .env("GOSUMDB", format!("{} https://127.0.0.1:9/db", server.vkey))
@@ -419,16 +407,7 @@ fn two_concurrent_fetches_share_one_download_each() {
     let ws = example("moddep");
     let cache = tempfile::tempdir_in(scratch()).unwrap();
     let (_k, key) = key_file("concurrent");
-    let server = serve(
-        proxy(),
-        &Db {
-            key: &key,
-            records: &GREETING,
-            filler: 3,
-            extra: &[],
-        },
-        &[],
-    );
+    let server = serve_greeting(&key, 3, &[], &[]);
     let spawn = || {
         gobuildr(ws.path(), cache.path(), &server, &url(&server, "ok"))
             .args(["fetch"])

@@ -5,22 +5,13 @@
 use std::fs;
 use std::process::Output;
 
-use crate::checksum_db::{gobuildr, key_file, serve, url, Db, GREETING};
+use crate::checksum_db::{gobuildr, key_file, serve_greeting, url};
 use crate::netfix::Server;
 use crate::support::*;
 
 fn server(extra: &[&str]) -> (Server, tempfile::TempDir) {
     let (k, key) = key_file("transport");
-    let s = serve(
-        proxy(),
-        &Db {
-            key: &key,
-            records: &GREETING,
-            filler: 3,
-            extra: &[],
-        },
-        extra,
-    );
+    let s = serve_greeting(&key, 3, &[], extra);
     (s, k)
 }
 
