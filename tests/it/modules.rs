@@ -16,27 +16,14 @@ pub fn tampered_proxy() -> tempfile::TempDir {
         .unwrap();
     copy_tree(proxy(), dir.path());
     let zip_path = dir.path().join("example.com/greeting/@v/v1.2.0.zip");
-    let mut archive = zip::ZipArchive::new(fs::File::open(&zip_path).unwrap()).unwrap();
-    let mut entries = Vec::new();
-    for i in 0..archive.len() {
-        let mut f = archive.by_index(i).unwrap();
-        let mut data = Vec::new();
-        f.read_to_end(&mut data).unwrap();
-        entries.push((f.name().to_string(), data));
-    }
-    let (_, data) = entries
-        .iter_mut()
-        .find(|(n, _)| n.ends_with("greeting.go"))
-        .unwrap();
-    let at = data.iter().position(|b| *b == b'H').unwrap();
-    data[at] = b'J';
-    let mut w = zip::ZipWriter::new(fs::File::create(&zip_path).unwrap());
-    for (name, data) in entries {
-        w.start_file(name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        w.write_all(&data).unwrap();
-    }
-    w.finish().unwrap();
+    rewrite_zip_entry(
+        &zip_path,
+        |n| n.ends_with("greeting.go"),
+        |data| {
+            let at = data.iter().position(|b| *b == b'H').unwrap();
+            data[at] = b'J';
+        },
+    );
     dir
 }
 

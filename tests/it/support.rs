@@ -395,3 +395,35 @@ pub fn assert_matches_go_build(ws: &Path, summary: &Summary, flags: &[&str]) {
         );
     }
 }
+
+/// Rewrites a module zip in place with the first entry `pick` accepts
+/// changed by `edit`; returns that entry's name.
+pub fn rewrite_zip_entry(
+    zip_path: &Path,
+    pick: impl Fn(&str) -> bool,
+    edit: impl FnOnce(&mut Vec<u8>),
+) -> String {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(fs::File::open(zip_path).unwrap()).unwrap();
+    let mut entries = Vec::new();
+    for i in 0..archive.len() {
+        let mut f = archive.by_index(i).unwrap();
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).unwrap();
+        entries.push((f.name().to_string(), data));
+    }
+    let (name, data) = entries
+        .iter_mut()
+        .find(|(n, _)| pick(n))
+        .expect("an entry to rewrite");
+    edit(data);
+    let name = name.clone();
+    let mut w = zip::ZipWriter::new(fs::File::create(zip_path).unwrap());
+    for (n, data) in entries {
+        w.start_file(n, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(&data).unwrap();
+    }
+    w.finish().unwrap();
+    name
+}
