@@ -17,6 +17,7 @@ use crate::exec::Executor;
 use crate::explain::{History, MissReason};
 use crate::failure::Failure;
 use crate::fetch::{Fetcher, GoSum, ModuleSources};
+use crate::goflags::{BuildFlags, Layer, Pgo};
 use crate::plan::{self, Plan, PlanRequest, Root};
 use crate::publish;
 use crate::report::trace::{Trace, PHASE_TRACK};
@@ -318,9 +319,82 @@ fn discover_all(req: &[discover::Request]) -> Result<Vec<PackageGraph>, Failure>
     })
 }
 
+/// go build's flags: gobuildr.toml's [build] table, then the command line.
+fn build_flags(settings: &Settings, config: &Config, root: &Path) -> Result<BuildFlags, Failure> {
+    let b = &config.build;
+    let g = &settings.go_flags;
+    let table = Layer {
+        origin: "gobuildr.toml [build]",
+        dir: root,
+        tags: &b.tags,
+        gcflags: b.gcflags.occurrences(),
+        asmflags: b.asmflags.occurrences(),
+        ldflags: b.ldflags.occurrences(),
+        buildmode: b.buildmode.as_deref(),
+        pgo: b.pgo.as_deref(),
+        buildvcs: b.buildvcs.as_deref(),
+        goexperiment: b.goexperiment.as_deref(),
+    };
+    let command_line = Layer {
+        origin: "the command line",
+        dir: &settings.start_dir,
+        tags: &settings.tags,
+        gcflags: &g.gcflags,
+        asmflags: &g.asmflags,
+        ldflags: &g.ldflags,
+        buildmode: g.buildmode.as_deref(),
+        pgo: g.pgo.as_deref(),
+        buildvcs: g.buildvcs.as_deref(),
+        goexperiment: g.goexperiment.as_deref(),
+    };
+    let flags = BuildFlags::resolve(&[table, command_line])
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    if let Pgo::File(f) = &flags.pgo {
+        if !f.is_file() {
+            return Err(Failure::Usage(format!(
+                "-pgo={}: no such profile file",
+                f.display()
+            )));
+        }
+    }
+    Ok(flags)
+}
+
+/// The output root: -o DIR, --out, else gobuildr-out at the root.
+fn out_root(settings: &Settings, root: &Path) -> PathBuf {
+    match (&settings.output, &settings.out) {
+        (Some(crate::cli::Output::Dir(d)), _) => d.clone(),
+        (_, Some(o)) => o.clone(),
+        _ => root.join("gobuildr-out"),
+    }
+}
+
+/// The version-control stamp, read once (None when go would not stamp).
+fn vcs_stamp(
+    settings: &Settings,
+    flags: &BuildFlags,
+    ws: &Workspace,
+) -> Result<Option<crate::vcs::Stamp>, Failure> {
+    let module_path = crate::vcs::repo_of(&ws.root)
+        .and_then(|repo| std::fs::read_to_string(repo.join("go.mod")).ok())
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix("module "))
+                .map(|m| m.trim().trim_matches('"').to_string())
+        });
+    crate::vcs::read(
+        flags.buildvcs,
+        &ws.root,
+        module_path.as_deref(),
+        &out_root(settings, &ws.root),
+    )
+    .map_err(|e| Failure::Environment(e.to_string()))
+}
+
 /// Everything up to the action graph: what both build and explain need.
 struct Prepared {
     stamps: Vec<crate::stamp::Stamp>,
+    flags: BuildFlags,
     /// (name, start, seconds) of each phase, from the build's start.
     phases: Vec<(&'static str, f64, f64)>,
     ws: Workspace,
@@ -340,6 +414,7 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
     };
     let ws = Workspace::find(&settings.start_dir)?;
     let config = Config::load(&ws.root)?;
+    let flags = build_flags(settings, &config, &ws.root)?;
     let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
     let toolchain = locate_toolchain(settings, &ws, &config, &cache)?;
     let tree = Tree::walk(&ws.root, &ws.module_dirs(), &ws.local_replacements());
@@ -358,7 +433,7 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
             root: &ws.root,
             toolchain: &toolchain,
             platform: p,
-            tags: &settings.tags,
+            flags: &flags,
             dirs: &dirs,
         })
         .collect();
@@ -374,11 +449,13 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
 
     let sums = load_sums(&ws);
     let stamps = crate::stamp::resolve(&config.stamp, &ws.root)?;
+    let vcs = vcs_stamp(settings, &flags, &ws)?;
     let req = PlanRequest {
         stamps: &stamps,
         root: &ws.root,
         toolchain: &toolchain,
-        tags: &settings.tags,
+        flags: &flags,
+        vcs: vcs.as_ref(),
         sums: &sums,
         vendored,
         stats: cache.stats(),
@@ -404,6 +481,7 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
     phase("plan");
     Ok(Prepared {
         stamps,
+        flags,
         phases,
         ws,
         cache,
@@ -472,13 +550,14 @@ pub fn explain(settings: &Settings) -> Result<(), Failure> {
         cache,
         toolchain,
         plan,
+        flags,
         ..
     } = prepare(settings, Instant::now())?;
     let exec = Executor::new(&cache, &toolchain);
     let records = schedule::dry_run(&plan, &exec);
     let history = History::new(&cache, &ws.root);
     let reasons =
-        history.explain_and_record(&plan, &ws.root, &toolchain, &settings.tags, &records, false);
+        history.explain_and_record(&plan, &ws.root, &toolchain, &flags.tags, &records, false);
     let cached = records
         .iter()
         .filter(|r| matches!(r.outcome, schedule::Outcome::Cached))
@@ -492,6 +571,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     let start = Instant::now();
     let Prepared {
         stamps,
+        flags,
         phases,
         ws,
         cache,
@@ -499,6 +579,8 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         platforms,
         plan,
     } = prepare(settings, start)?;
+    let out_root = out_root(settings, &ws.root);
+    let dests = destinations(settings, &plan, &out_root)?;
     let mut exec = Executor::new(&cache, &toolchain);
     exec.shuffle = settings.shuffle;
     let schedule_start = start.elapsed().as_secs_f64();
@@ -521,7 +603,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         &plan,
         &ws.root,
         &toolchain,
-        &settings.tags,
+        &flags.tags,
         &run.records,
         true,
     );
@@ -529,23 +611,18 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         print_reasons(&plan, &reasons, report::counts(&run, |_| true).cached);
     }
 
-    let out_root = settings
-        .out
-        .clone()
-        .unwrap_or_else(|| ws.root.join("gobuildr-out"));
     let mut outputs = Vec::new();
     let mut errors: Vec<String> = Vec::new();
-    for t in &plan.targets {
+    for (t, dest) in plan.targets.iter().zip(&dests) {
         let rec = &run.records[t.link.index()];
         let Some(digest) = rec.output_digest("obj/a.out") else {
             continue;
         };
-        let dest = out_root.join(&t.out_rel);
-        match publish::publish(&cache, &digest, &dest) {
+        match publish::publish(&cache, &digest, dest) {
             Ok(sha256) => outputs.push(report::OutputSummary {
                 label: t.label.clone(),
                 platform: t.platform.to_string(),
-                path: display_path(&ws.root, &dest),
+                path: display_path(&ws.root, dest),
                 sha256,
                 blake3: digest.to_hex(),
             }),
@@ -568,7 +645,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
             &crate::verify::record::Context {
                 root: &ws.root,
                 toolchain: &toolchain,
-                tags: &settings.tags,
+                tags: &flags.tags,
                 stamps: &stamps,
                 out_root: &out_root,
             },
@@ -607,7 +684,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
                     .unwrap_or(0),
             })
             .collect();
-        let external = serde_json::json!({"targets": settings.labels.raw(), "platforms": summary.platforms, "tags": settings.tags});
+        let external = serde_json::json!({"targets": settings.labels.raw(), "platforms": summary.platforms, "tags": flags.tags});
         let deps = crate::verify::command::dependencies(
             &ws,
             &summary.toolchain,
@@ -615,7 +692,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
             &summary.toolchain_id,
         );
         let now = |t: std::time::SystemTime| {
-            crate::stamp::rfc3339(
+            crate::vcs::rfc3339(
                 t.duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())
                     .unwrap_or(0),
@@ -663,6 +740,43 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         eprintln!("{line}");
     }
     Ok(())
+}
+
+/// Where each target's binary goes: `-o FILE` (exactly one binary), or
+/// the output root; two binaries never share a path.
+fn destinations(settings: &Settings, plan: &Plan, out_root: &Path) -> Result<Vec<PathBuf>, Failure> {
+    let dests: Vec<PathBuf> = match &settings.output {
+        Some(crate::cli::Output::File(f)) => {
+            if plan.targets.len() != 1 {
+                return Err(Failure::Usage(format!(
+                    "-o {}: the request builds {} binaries, and -o FILE takes exactly one (use -o DIR/ for several)",
+                    f.display(),
+                    plan.targets.len()
+                )));
+            }
+            vec![f.clone()]
+        }
+        Some(crate::cli::Output::Dir(d)) => plan
+            .targets
+            .iter()
+            .map(|t| d.join(t.out_rel.rsplit('/').next().unwrap_or("a.out")))
+            .collect(),
+        None => plan.targets.iter().map(|t| out_root.join(&t.out_rel)).collect(),
+    };
+    let mut seen: BTreeMap<&PathBuf, &plan::Target> = BTreeMap::new();
+    for (t, d) in plan.targets.iter().zip(&dests) {
+        if let Some(other) = seen.insert(d, t) {
+            return Err(Failure::Usage(format!(
+                "{} for {} and {} for {} would both be written to {}",
+                other.label,
+                other.platform,
+                t.label,
+                t.platform,
+                d.display()
+            )));
+        }
+    }
+    Ok(dests)
 }
 
 fn display_path(root: &Path, p: &Path) -> String {

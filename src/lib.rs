@@ -2,6 +2,8 @@
 //!
 //! Reading map, in pipeline order:
 //! - [`cli`]: raw flags, then resolved `Settings`.
+//! - [`goflags`]: go build's own flags (per-package patterns, quoting,
+//!   build mode, PGO, VCS) with go's meaning.
 //! - [`workspace`]: the root (go.work / go.mod), labels, gobuildr.toml, the
 //!   canonical meaning of go.mod.
 //! - [`toolchain`]: which Go, and its identity digest.
@@ -11,6 +13,7 @@
 //!   and proved by the checksum database.
 //! - [`discover`]: one `go list -deps -json` per platform → package graph.
 //! - [`rules`]: the Go rule set and platform table, embedded from `rules/`.
+//! - [`vcs`]: git, asked once: `-buildvcs` stamps, times.
 //! - [`stamp`]: link-time `-X` stamps from gobuildr.toml.
 //! - [`plan`]: packages × platforms → action graph.
 //! - [`digest`]: typed digests and the canonical key encoder.
@@ -35,6 +38,7 @@ pub mod explain;
 pub mod failure;
 pub mod fetch;
 pub mod goenv;
+pub mod goflags;
 pub mod net;
 pub mod plan;
 pub mod process;
@@ -46,5 +50,6 @@ pub mod stamp;
 pub mod suggest;
 pub mod sumdb;
 pub mod toolchain;
+pub mod vcs;
 pub mod verify;
 pub mod workspace;

@@ -8,7 +8,7 @@ use gobuildr::cli::{args, Settings};
 use gobuildr::failure::Failure;
 
 fn run() -> Result<(), Failure> {
-    let cli = args::Cli::parse();
+    let cli = args::Cli::parse_from(args::go_style(std::env::args()));
     if let Some(w) = &cli.tool_wrapper {
         gobuildr::toolchain::use_wrapper(w.clone());
     }

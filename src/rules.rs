@@ -16,6 +16,7 @@ pub const COMPILE_TOML: &str = include_str!("../rules/compile.toml");
 pub const ASM_TOML: &str = include_str!("../rules/asm.toml");
 pub const PACK_TOML: &str = include_str!("../rules/pack.toml");
 pub const LINK_TOML: &str = include_str!("../rules/link.toml");
+pub const PGO_TOML: &str = include_str!("../rules/pgo.toml");
 pub const PLATFORMS_TOML: &str = include_str!("../rules/platforms.toml");
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +53,12 @@ pub struct LinkRule {
     pub tool: String,
     pub flags: Vec<String>,
     pub clear_goroot: bool,
+    pub extld: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PgoRule {
+    pub tool: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +81,7 @@ pub struct Rules {
     pub asm: AsmRule,
     pub pack: PackRule,
     pub link: LinkRule,
+    pub pgo: PgoRule,
     pub platforms: PlatformTable,
     /// The text of each rule file in effect (part of the keys).
     pub texts: BTreeMap<&'static str, String>,
@@ -86,11 +94,12 @@ pub struct RulesError {
     msg: String,
 }
 
-const FILES: [(&str, &str); 5] = [
+const FILES: [(&str, &str); 6] = [
     ("compile.toml", COMPILE_TOML),
     ("asm.toml", ASM_TOML),
     ("pack.toml", PACK_TOML),
     ("link.toml", LINK_TOML),
+    ("pgo.toml", PGO_TOML),
     ("platforms.toml", PLATFORMS_TOML),
 ];
 
@@ -122,6 +131,7 @@ fn load(dir: Option<&Path>) -> Result<Rules, RulesError> {
         asm: parse(&texts, "asm.toml")?,
         pack: parse(&texts, "pack.toml")?,
         link: parse(&texts, "link.toml")?,
+        pgo: parse(&texts, "pgo.toml")?,
         platforms: parse(&texts, "platforms.toml")?,
         texts,
     })

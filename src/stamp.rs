@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -32,44 +31,6 @@ pub enum StampError {
 }
 
 pub const VOLATILE: [&str; 1] = ["{BUILD_TIMESTAMP}"];
-
-fn git(root: &Path, args: &[&str]) -> Result<String, String> {
-    let mut cmd = Command::new("git");
-    cmd.current_dir(root)
-        .args(args)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("TZ", "UTC")
-        .env("LC_ALL", "C");
-    let out = crate::process::output(&mut cmd).map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-    }
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch (UTC).
-pub fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86400) as i64;
-    let rem = secs % 86400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
 
 /// Resolves every stamp of the table.
 pub fn resolve(table: &BTreeMap<String, String>, root: &Path) -> Result<Vec<Stamp>, StampError> {
@@ -106,13 +67,13 @@ pub fn resolve(table: &BTreeMap<String, String>, root: &Path) -> Result<Vec<Stam
             };
             let resolved = match known.get(placeholder) {
                 Some(v) => v.clone(),
-                None if args.is_empty() => rfc3339(
+                None if args.is_empty() => crate::vcs::rfc3339(
                     SystemTime::now()
                         .duration_since(UNIX_EPOCH)
                         .map(|d| d.as_secs())
                         .unwrap_or(0),
                 ),
-                None => git(root, args).map_err(|msg| StampError::Git {
+                None => crate::vcs::git(root, args).map_err(|msg| StampError::Git {
                     var: var.clone(),
                     placeholder: placeholder.to_string(),
                     args: args.join(" "),
@@ -136,12 +97,6 @@ pub fn resolve(table: &BTreeMap<String, String>, root: &Path) -> Result<Vec<Stam
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn dates() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(1_709_251_199), "2024-02-29T23:59:59Z");
-    }
-
     #[test]
     fn unknown_placeholder() {
         let t = [("main.x".to_string(), "{NOPE}".to_string())]

@@ -96,6 +96,84 @@ pub struct BuildArgs {
     /// (used by verify to vary them).
     #[arg(long, value_name = "SEED", hide = true)]
     pub shuffle: Option<u64>,
+    #[command(flatten)]
+    pub go: GoBuildArgs,
+}
+
+/// go build's own flags, with go's meaning. Each adds to (or overrides)
+/// gobuildr.toml's [build] table; the caller's GOFLAGS never applies.
+#[derive(Debug, Default, Clone, Args)]
+pub struct GoBuildArgs {
+    /// Linker flags, `[pattern=]flags` as go build -ldflags (repeatable;
+    /// for each package the last matching one applies).
+    #[arg(long, value_name = "[PATTERN=]FLAGS", allow_hyphen_values = true)]
+    pub ldflags: Vec<String>,
+    /// Compiler flags, `[pattern=]flags` as go build -gcflags (repeatable).
+    #[arg(long, value_name = "[PATTERN=]FLAGS", allow_hyphen_values = true)]
+    pub gcflags: Vec<String>,
+    /// Assembler flags, `[pattern=]flags` as go build -asmflags (repeatable).
+    #[arg(long, value_name = "[PATTERN=]FLAGS", allow_hyphen_values = true)]
+    pub asmflags: Vec<String>,
+    /// Write the binary to FILE, or every binary into DIR/ (as go build -o).
+    #[arg(short = 'o', long = "output", value_name = "FILE|DIR/")]
+    pub output: Option<PathBuf>,
+    /// Build mode: default, exe or pie (modes that need cgo are refused).
+    #[arg(long, value_name = "MODE")]
+    pub buildmode: Option<String>,
+    /// Profile-guided optimisation: auto (a main package's default.pgo),
+    /// off, or a profile FILE for every binary (default: auto, as go).
+    #[arg(long, value_name = "auto|off|FILE")]
+    pub pgo: Option<String>,
+    /// Stamp version-control information: auto, true or false (default:
+    /// auto, as go).
+    #[arg(long, value_name = "auto|true|false")]
+    pub buildvcs: Option<String>,
+    /// GOEXPERIMENT for the build (comma-separated, as the variable).
+    #[arg(long, value_name = "LIST")]
+    pub goexperiment: Option<String>,
+    /// Accepted for go build compatibility: gobuildr always trims paths.
+    #[arg(long)]
+    pub trimpath: bool,
+    /// Refused: -race needs cgo, which gobuildr does not build.
+    #[arg(long, hide = true)]
+    pub race: bool,
+    /// Refused: -msan needs cgo.
+    #[arg(long, hide = true)]
+    pub msan: bool,
+    /// Refused: -asan needs cgo.
+    #[arg(long, hide = true)]
+    pub asan: bool,
+    /// Refused: coverage builds are not supported.
+    #[arg(long, hide = true)]
+    pub cover: bool,
+    /// Refused: -linkshared needs shared libraries built with cgo.
+    #[arg(long, hide = true)]
+    pub linkshared: bool,
+}
+
+/// go build's single-dash long flags (`-ldflags`, `-o`, `-trimpath`) are
+/// rewritten to gobuildr's double-dash ones, so a release script's flags can
+/// be pasted as they are.
+pub fn go_style(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    const VALUED: [&str; 8] = [
+        "ldflags", "gcflags", "asmflags", "buildmode", "pgo", "buildvcs", "goexperiment", "tags",
+    ];
+    const SWITCHES: [&str; 6] = ["trimpath", "race", "msan", "asan", "cover", "linkshared"];
+    let mut out = Vec::new();
+    // A flag's value (`--gcflags -race`) and anything after `--` stay as typed.
+    let mut verbatim = false;
+    let mut after_dashes = false;
+    for a in args {
+        let name = a.trim_start_matches('-');
+        let bare = name.split('=').next().unwrap_or("");
+        let is_go_flag = a.starts_with('-') && (VALUED.contains(&bare) || SWITCHES.contains(&bare));
+        let rewrite = is_go_flag && !verbatim && !after_dashes && !a.starts_with("--");
+        let next_verbatim = is_go_flag && !verbatim && VALUED.contains(&bare) && !name.contains('=');
+        after_dashes |= a == "--" && !verbatim;
+        verbatim = next_verbatim;
+        out.push(if rewrite { format!("-{a}") } else { a });
+    }
+    out
 }
 
 #[derive(Debug, Default, Args)]

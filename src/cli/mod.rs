@@ -6,6 +6,7 @@ pub mod args;
 
 use std::path::PathBuf;
 
+use crate::failure::Failure;
 use crate::workspace::label::{Label, LabelError};
 
 /// The labels of a request, as typed; Go-style ones are resolved against
@@ -48,10 +49,74 @@ pub struct Settings {
     pub record: Option<PathBuf>,
     pub shuffle: Option<u64>,
     pub provenance: Option<PathBuf>,
+    /// go build's flags as typed (resolved with gobuildr.toml's [build]
+    /// table once the workspace is known; relative patterns and paths are
+    /// relative to `start_dir`).
+    pub go_flags: args::GoBuildArgs,
+    /// `-o`: where binaries go instead of gobuildr-out.
+    pub output: Option<Output>,
     /// The command line's global flags and build flags, as typed (verify
     /// passes them on to its runs).
     pub forward_global: Vec<String>,
     pub forward_build: Vec<String>,
+}
+
+/// go build's `-o`: one file, or a directory every binary goes into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    File(PathBuf),
+    Dir(PathBuf),
+}
+
+impl Output {
+    /// `DIR/` or an existing directory is a directory, as for go build.
+    fn of(cwd: &std::path::Path, raw: &std::path::Path) -> Output {
+        let path = cwd.join(raw);
+        if raw.as_os_str().to_string_lossy().ends_with('/') || path.is_dir() {
+            Output::Dir(path)
+        } else {
+            Output::File(path)
+        }
+    }
+}
+
+/// go build flags gobuildr refuses, with the reason.
+fn refused(go: &args::GoBuildArgs) -> Option<String> {
+    let cgo = "needs cgo, which gobuildr does not build (it builds with CGO_ENABLED=0)";
+    [
+        (go.race, "-race", cgo),
+        (go.msan, "-msan", cgo),
+        (go.asan, "-asan", cgo),
+        (go.linkshared, "-linkshared", cgo),
+        (go.cover, "-cover", "coverage builds are not supported yet"),
+    ]
+    .into_iter()
+    .find(|(set, _, _)| *set)
+    .map(|(_, flag, why)| format!("{flag} {why}"))
+}
+
+/// go build's flags as verify passes them on to its runs.
+fn forward_go(go: &args::GoBuildArgs) -> Vec<String> {
+    let lists = [
+        ("--ldflags", &go.ldflags),
+        ("--gcflags", &go.gcflags),
+        ("--asmflags", &go.asmflags),
+    ];
+    let single = [
+        ("--buildmode", &go.buildmode),
+        ("--pgo", &go.pgo),
+        ("--buildvcs", &go.buildvcs),
+        ("--goexperiment", &go.goexperiment),
+    ];
+    lists
+        .into_iter()
+        .flat_map(|(f, vs)| vs.iter().map(move |v| format!("{f}={v}")))
+        .chain(
+            single
+                .into_iter()
+                .filter_map(|(f, v)| v.as_ref().map(|v| format!("{f}={v}"))),
+        )
+        .collect()
 }
 
 /// The default cache: $GOBUILDR_CACHE, else $XDG_CACHE_HOME/gobuildr, else
@@ -80,7 +145,10 @@ fn split_tags(raw: &[String]) -> Vec<String> {
 }
 
 impl Settings {
-    pub fn resolve(cli: &args::Cli, build: &args::BuildArgs) -> Result<Settings, LabelError> {
+    pub fn resolve(cli: &args::Cli, build: &args::BuildArgs) -> Result<Settings, Failure> {
+        if let Some(why) = refused(&build.go) {
+            return Err(Failure::Usage(why));
+        }
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let start_dir = match &cli.dir {
             Some(d) => cwd.join(d),
@@ -155,7 +223,10 @@ impl Settings {
                         .flat_map(|t| ["--tags".to_string(), t.clone()]),
                 )
                 .chain(build.offline.then(|| "--offline".to_string()))
+                .chain(forward_go(&build.go))
                 .collect(),
+            output: build.go.output.as_ref().map(|o| Output::of(&cwd, o)),
+            go_flags: build.go.clone(),
             profile: build.profile.as_ref().map(|p| cwd.join(p)),
         })
     }

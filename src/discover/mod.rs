@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cache::Cache;
 use crate::digest::{kind, Digest, KeyEncoder};
+use crate::goflags::BuildFlags;
 use crate::rules::Platform;
 use crate::toolchain::{go_command_env, Toolchain};
 use crate::workspace::gomod;
@@ -114,14 +115,14 @@ impl Package {
         self.name == "main"
     }
 
-    /// Files gobuildr cannot build with cgo disabled and no C toolchain.
+    /// Files gobuildr cannot build with cgo disabled and no C toolchain
+    /// (.syso objects are linked as they are, as go build does).
     pub fn foreign_files(&self) -> usize {
         self.cgo_files.len()
             + self.c_files.len()
             + self.cxx_files.len()
             + self.m_files.len()
             + self.f_files.len()
-            + self.syso_files.len()
             + self.swig_files.len()
             + self.swig_cxx_files.len()
     }
@@ -162,7 +163,8 @@ pub struct Request<'a> {
     pub root: &'a Path,
     pub toolchain: &'a Toolchain,
     pub platform: &'a Platform,
-    pub tags: &'a [String],
+    /// Tags and GOEXPERIMENT are what go list reads of them.
+    pub flags: &'a BuildFlags,
     /// Package directories relative to the root.
     pub dirs: &'a BTreeSet<String>,
 }
@@ -287,7 +289,11 @@ pub fn cache_key(req: &Request) -> Digest<kind::File> {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>(),
         )
-        .strs("tags", req.tags)
+        .strs("tags", &req.flags.tags)
+        .str(
+            "goexperiment",
+            req.flags.goexperiment.as_deref().unwrap_or("(default)"),
+        )
         .strs("dirs", &req.dirs.iter().cloned().collect::<Vec<_>>())
         .str("fields", FIELDS);
     e.finish()
@@ -366,9 +372,11 @@ fn go_list(req: &Request) -> Result<Vec<Package>, DiscoverError> {
         // Offline: every module was fetched and verified before (fetch).
         .env("GOPROXY", "off")
         .env("GOSUMDB", "off")
-        .args(["list", "-e", "-deps", &format!("-json={FIELDS}")]);
-    if !req.tags.is_empty() {
-        cmd.arg(format!("-tags={}", req.tags.join(",")));
+        .envs(req.flags.goexperiment.iter().map(|x| ("GOEXPERIMENT", x)))
+        // The planner applies profiles itself: one package per import path.
+        .args(["list", "-e", "-deps", "-pgo=off", &format!("-json={FIELDS}")]);
+    if !req.flags.tags.is_empty() {
+        cmd.arg(format!("-tags={}", req.flags.tags.join(",")));
     }
     cmd.arg("--");
     cmd.args(req.dirs.iter().map(|d| {

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use crate::fetch::GoSum;
 
 use crate::discover::{Module, Package, PackageGraph};
+use crate::goflags::{BuildFlags, BuildMode};
 use crate::rules::Platform;
+use crate::vcs::Stamp;
 
 /// Magic bytes around the build info text, which the runtime and
 /// `debug/buildinfo` search for.
@@ -85,58 +87,117 @@ pub fn go_quote(bytes: &[u8]) -> String {
     out
 }
 
+/// What a main package's build info is made of.
+pub struct InfoRequest<'a> {
+    pub graph: &'a PackageGraph,
+    pub main: &'a Package,
+    pub flags: &'a BuildFlags,
+    /// go.sum, or None in vendor mode (go build -mod=vendor records none).
+    pub sums: Option<&'a GoSum>,
+    pub vcs: Option<&'a Stamp>,
+    /// The profile's file name when the binary is built with one.
+    pub pgo: Option<&'a str>,
+}
+
+/// The version-control stamp applies to a main package of a main module
+/// inside the repository (go build's rule; local replacements never).
+fn vcs_for<'a>(req: &InfoRequest<'a>) -> Option<&'a Stamp> {
+    let stamp = req.vcs?;
+    let m = req.main.module.as_ref()?;
+    let dir = m.dir.as_ref()?;
+    let inside = m.version.is_empty()
+        && m.main
+        && !req.main.standard
+        && crate::vcs::repo_of(dir).as_deref() == Some(stamp.repo.as_path())
+        && crate::vcs::repo_of(&req.main.dir).as_deref() == Some(stamp.repo.as_path());
+    inside.then_some(stamp)
+}
+
+/// The `build` lines, in go build's order (sorted by key when a profile
+/// is added, as go does).
+fn settings(req: &InfoRequest, vcs: Option<&Stamp>) -> Vec<(String, String)> {
+    let f = req.flags;
+    let mut s: Vec<(String, String)> = Vec::new();
+    let mut set = |k: &str, v: String| s.push((k.to_string(), v));
+    if let Some(raw) = f.asmflags.raw() {
+        set("-asmflags", raw.to_string());
+    }
+    let mode = match f.buildmode {
+        BuildMode::Default | BuildMode::Exe => "exe",
+        BuildMode::Pie => "pie",
+    };
+    set("-buildmode", mode.to_string());
+    set("-compiler", "gc".to_string());
+    if let Some(raw) = f.gcflags.raw().filter(|r| !r.is_empty()) {
+        set("-gcflags", raw.to_string());
+    }
+    // -ldflags is never recorded under -trimpath (it may name host paths).
+    if !f.tags.is_empty() {
+        set("-tags", f.tags.join(","));
+    }
+    set("-trimpath", "true".to_string());
+    if !req.main.default_godebug.is_empty() {
+        set("DefaultGODEBUG", req.main.default_godebug.clone());
+    }
+    let p: &Platform = &req.graph.platform;
+    set("CGO_ENABLED", "0".to_string());
+    set("GOARCH", p.goarch.clone());
+    if let Some(x) = f.goexperiment.as_ref().filter(|x| !x.is_empty()) {
+        set("GOEXPERIMENT", x.clone());
+    }
+    set("GOOS", p.goos.clone());
+    if let Some((k, v)) = p.variant_env().filter(|(_, v)| !v.is_empty()) {
+        set(&k, v);
+    }
+    if let Some(st) = vcs {
+        set("vcs", "git".to_string());
+        if !st.revision.is_empty() {
+            set("vcs.revision", st.revision.clone());
+        }
+        if !st.time.is_empty() {
+            set("vcs.time", st.time.clone());
+        }
+        set("vcs.modified", st.modified.to_string());
+    }
+    if let Some(name) = req.pgo {
+        s.push(("-pgo".to_string(), name.to_string()));
+        s.sort();
+    }
+    s
+}
+
 /// The build info text of a main package, exactly as go build writes it
-/// for `CGO_ENABLED=0 go build -trimpath -buildvcs=false`.
-pub fn build_info(
-    graph: &PackageGraph,
-    main: &Package,
-    tags: &[String],
-    sums: Option<&GoSum>,
-) -> String {
+/// for `CGO_ENABLED=0 go build -trimpath` with the same flags.
+pub fn build_info(req: &InfoRequest) -> String {
+    let main = req.main;
     let mut out = format!("path\t{}\n", main.import_path);
     let main_path = main
         .module
         .as_ref()
         .map(|m| m.path.clone())
         .unwrap_or_default();
+    let vcs = vcs_for(req);
     if let Some(m) = &main.module {
-        format_module(&mut out, "mod", &info_module(m, sums));
+        let mut info = info_module(m, req.sums);
+        if let Some(v) = vcs.and_then(|st| st.version.clone()) {
+            info.version = v;
+        }
+        format_module(&mut out, "mod", &info);
     }
     // Every module that provides one of main's dependencies, once, sorted by
     // path then version.
     let mut deps: BTreeMap<(String, String), &Module> = BTreeMap::new();
     for dep in &main.deps {
-        if let Some(m) = graph.packages.get(dep).and_then(|p| p.module.as_ref()) {
+        if let Some(m) = req.graph.packages.get(dep).and_then(|p| p.module.as_ref()) {
             if m.path != main_path {
                 deps.entry((m.path.clone(), m.version.clone())).or_insert(m);
             }
         }
     }
     for m in deps.values() {
-        format_module(&mut out, "dep", &info_module(m, sums));
+        format_module(&mut out, "dep", &info_module(m, req.sums));
     }
-    let mut settings: Vec<(&str, String)> = vec![
-        ("-buildmode", "exe".to_string()),
-        ("-compiler", "gc".to_string()),
-    ];
-    if !tags.is_empty() {
-        settings.push(("-tags", tags.join(",")));
-    }
-    settings.push(("-trimpath", "true".to_string()));
-    if !main.default_godebug.is_empty() {
-        settings.push(("DefaultGODEBUG", main.default_godebug.clone()));
-    }
-    let p: &Platform = &graph.platform;
-    settings.push(("CGO_ENABLED", "0".to_string()));
-    settings.push(("GOARCH", p.goarch.clone()));
-    settings.push(("GOOS", p.goos.clone()));
-    let variant = p.variant_env();
-    if let Some((k, v)) = &variant {
-        if !v.is_empty() {
-            settings.push((k.as_str(), v.clone()));
-        }
-    }
-    for (k, v) in settings {
+    for (k, v) in settings(req, vcs) {
         let v = if needs_quote(&v) {
             go_quote(v.as_bytes())
         } else {

@@ -9,6 +9,8 @@
 //! every machine and can enter keys as they are.
 
 pub mod buildinfo;
+mod includes;
+mod planner;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -20,6 +22,7 @@ use serde::Serialize;
 use crate::digest::{kind, FileDigest, KeyEncoder, StatCache};
 use crate::discover::{Package, PackageGraph};
 use crate::fetch::GoSum;
+use crate::goflags::{BuildFlags, Pgo};
 use crate::rules::{rules, Platform};
 use crate::toolchain::Toolchain;
 use crate::workspace::label;
@@ -49,6 +52,7 @@ pub enum ActionKind {
     Asm,
     Pack,
     Link,
+    Preprofile,
 }
 
 impl fmt::Display for ActionKind {
@@ -59,6 +63,7 @@ impl fmt::Display for ActionKind {
             ActionKind::Asm => "asm",
             ActionKind::Pack => "pack",
             ActionKind::Link => "link",
+            ActionKind::Preprofile => "preprofile",
         })
     }
 }
@@ -71,6 +76,7 @@ impl ActionKind {
             ActionKind::Compile => "compile.toml",
             ActionKind::Pack => "pack.toml",
             ActionKind::Link => "link.toml",
+            ActionKind::Preprofile => "pgo.toml",
         };
         rules().texts.get(file).map(String::as_str).unwrap_or("")
     }
@@ -206,7 +212,10 @@ pub struct Root {
 pub struct PlanRequest<'a> {
     pub root: &'a Path,
     pub toolchain: &'a Toolchain,
-    pub tags: &'a [String],
+    /// go build's flags (tags, per-package flags, build mode, PGO, ...).
+    pub flags: &'a BuildFlags,
+    /// The main module's version-control stamp, when there is one.
+    pub vcs: Option<&'a crate::vcs::Stamp>,
     pub sums: &'a GoSum,
     /// Building from vendor/ (`-mod=vendor`).
     pub vendored: bool,
@@ -238,6 +247,8 @@ struct Archive {
 const EXPORT: &str = "obj/export.a";
 /// The link object written by compile's -linkobj (and extended by pack).
 const LINKOBJ: &str = "obj/_pkg_.a";
+/// The preprocessed PGO profile.
+const PREPROFILE: &str = "obj/pgo.preprofile";
 
 /// Reports errors in the packages a request needs, as go build does.
 fn check_errors(
@@ -353,566 +364,20 @@ fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
-struct Planner<'a> {
-    req: &'a PlanRequest<'a>,
-    graph: &'a PackageGraph,
-    plan: &'a mut Plan,
-    archives: HashMap<String, Archive>,
-}
-
-impl Planner<'_> {
-    fn add(&mut self, action: Action) -> NodeIndex {
-        let deps: Vec<NodeIndex> = action
-            .inputs
-            .iter()
-            .filter_map(|i| match &i.source {
-                Source::Output { action, .. } => Some(*action),
-                _ => None,
-            })
-            .collect();
-        let node = self.plan.graph.add_node(action);
-        for d in deps {
-            self.plan.graph.update_edge(d, node, ());
-        }
-        node
-    }
-
-    /// Inputs for files of the package's directory, staged under `src/`.
-    /// What fixes the contents of a package's files without reading them:
-    /// the toolchain for the standard library, the go.sum hash for a module
-    /// in the module cache (verified when it was fetched). None: the files
-    /// are hashed (the workspace, vendor/, local replacements).
-    fn fixed_by(&self, pkg: &Package) -> Option<String> {
-        if pkg.standard {
-            return Some(format!("goroot {}", self.req.toolchain.id));
-        }
-        // A local replacement (or anything else outside the verified module
-        // cache) is hashed like the workspace.
-        if !pkg.dir.starts_with(self.req.modcache) {
-            return None;
-        }
-        let m = pkg.module.as_ref().filter(|m| !m.version.is_empty())?;
-        self.req
-            .sums
-            .get(&m.path, &m.version)
-            .map(|h1| format!("module {}@{} {h1}", m.path, m.version))
-    }
-
-    fn src_input(&self, pkg: &Package, rel: &str) -> Result<Input, PlanError> {
-        let path = pkg.dir.join(rel);
-        let (digest, immutable) = match self.fixed_by(pkg) {
-            Some(id) => {
-                let mut e = KeyEncoder::<kind::File>::new("fixed-file");
-                e.str("fixed-by", &id)
-                    .str("path", &format!("{}/{}", pkg.import_path, rel));
-                (e.finish(), true)
-            }
-            None => {
-                let d = self
-                    .req
-                    .stats
-                    .digest(&path)
-                    .map_err(|source| PlanError::Io {
-                        path: path.clone(),
-                        source,
-                    })?;
-                (d, false)
-            }
-        };
-        Ok(Input {
-            at: format!("src/{rel}"),
-            source: Source::File {
-                path,
-                digest,
-                immutable,
-            },
-            writable: false,
-        })
-    }
-
-    fn include_inputs(&self) -> Result<Vec<Input>, PlanError> {
-        let dir = self.req.toolchain.goroot.join(&rules().asm.include_dir);
-        let rd = std::fs::read_dir(&dir).map_err(|source| PlanError::Io {
-            path: dir.clone(),
-            source,
-        })?;
-        let mut names: Vec<String> = rd
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().to_string())
-            .collect();
-        names.sort();
-        Ok(names
-            .into_iter()
-            .map(|n| {
-                let mut e = KeyEncoder::<kind::File>::new("goroot-file");
-                e.digest("toolchain", &self.req.toolchain.id)
-                    .str("path", &format!("pkg/include/{n}"));
-                Input {
-                    at: format!("include/{n}"),
-                    source: Source::File {
-                        path: dir.join(&n),
-                        digest: e.finish(),
-                        immutable: true,
-                    },
-                    writable: false,
-                }
-            })
-            .collect())
-    }
-
-    /// A dependency's archive at `pkg/<import path>.a`: its export data for
-    /// a compile, its link object for a link.
-    fn archive_input(&self, import_path: &str, for_link: bool) -> Input {
-        let a = &self.archives[import_path];
-        let r = if for_link { &a.link } else { &a.export };
-        Input {
-            at: format!("pkg/{import_path}.a"),
-            source: Source::Output {
-                action: r.node,
-                name: r.name.clone(),
-            },
-            writable: false,
-        }
-    }
-
-    /// The `-trimpath` rewrite of the package's source directory, as go
-    /// build -trimpath computes it.
-    fn trim_target(pkg: &Package) -> String {
-        match &pkg.module {
-            Some(m) if !m.version.is_empty() => format!(
-                "{}@{}{}",
-                m.path,
-                m.version,
-                pkg.import_path.strip_prefix(&m.path).unwrap_or("")
-            ),
-            _ => pkg.import_path.clone(),
-        }
-    }
-
-    fn tool_env(&self) -> Vec<(String, String)> {
-        let mut env = self.graph.platform.env();
-        env.push(("GOROOT".into(), GOROOT.into()));
-        env
-    }
-
-    fn asm_base_args(&self, pkg: &Package, pkgpath: &str, trimpath: &str) -> Vec<String> {
-        let p = &self.graph.platform;
-        let mut args = vec![
-            format!("{TOOLDIR}/{}", rules().asm.tool),
-            "-p".into(),
-            pkgpath.into(),
-            "-trimpath".into(),
-            trimpath.into(),
-            "-I".into(),
-            format!("{SB}/obj/"),
-            "-I".into(),
-            format!("{SB}/include"),
-            "-D".into(),
-            format!("GOOS_{}", p.goos),
-            "-D".into(),
-            format!("GOARCH_{}", p.goarch),
-        ];
-        if p.shared_codegen() {
-            args.push("-shared".into());
-        }
-        if pkg.standard && self.req.toolchain.at_least(&rules().asm.std_since) {
-            args.push("-std".into());
-        }
-        if let Some((var, value)) = p.variant_env() {
-            let defines: Vec<String> = match p.goarch.as_str() {
-                "arm" => ["7", "6", "5"]
-                    .iter()
-                    .skip_while(|v| !value.contains(*v))
-                    .map(|v| format!("GOARM_{v}"))
-                    .collect(),
-                "ppc64" | "ppc64le" => ["power10", "power9", "power8"]
-                    .iter()
-                    .skip_while(|v| **v != value)
-                    .map(|v| format!("GOPPC64_{v}"))
-                    .collect(),
-                "arm64" => {
-                    let lse = value.starts_with("v9") || value.contains(",lse") || {
-                        let minor: u32 = value
-                            .trim_start_matches("v8.")
-                            .split(',')
-                            .next()
-                            .and_then(|m| m.parse().ok())
-                            .unwrap_or(0);
-                        minor >= 1
-                    };
-                    if lse {
-                        vec!["GOARM64_LSE".into()]
-                    } else {
-                        vec![]
-                    }
-                }
-                _ => vec![format!("{var}_{value}")],
-            };
-            for d in defines {
-                args.push("-D".into());
-                args.push(d);
-            }
-        }
-        args
-    }
-
-    fn plan_package(&mut self, pkg: &Package) -> Result<(), PlanError> {
-        let r = rules();
-        let platform = self.graph.platform.clone();
-        let pkgpath = if pkg.is_main() {
-            "main".to_string()
-        } else {
-            pkg.import_path.clone()
-        };
-        let trimpath = format!("{SB}/src=>{};{SB}/obj=>", Self::trim_target(pkg));
-        let src_display = match self
-            .req
-            .root
-            .join("")
-            .to_str()
-            .and_then(|root| pkg.dir.to_str()?.strip_prefix(root))
-        {
-            Some(rel) => format!("{rel}/"),
-            _ => format!("{}/", Self::trim_target(pkg)),
-        };
-        let src_link = self.fixed_by(pkg).map(|_| pkg.dir.clone());
-        let base = |kind: ActionKind,
-                    argv: Vec<String>,
-                    inputs: Vec<Input>,
-                    outputs: Vec<String>,
-                    env: Vec<(String, String)>| Action {
-            kind,
-            package: pkg.import_path.clone(),
-            platform: platform.clone(),
-            argv,
-            env,
-            inputs,
-            outputs,
-            src_display: src_display.clone(),
-            src_link: src_link.clone(),
-            module: pkg
-                .module
-                .as_ref()
-                .filter(|m| !m.version.is_empty())
-                .map(|m| format!("{}@{}", m.path, m.version)),
-        };
-        let has_asm = !pkg.s_files.is_empty();
-        let mut header_inputs = Vec::new();
-        if has_asm {
-            header_inputs.extend(self.include_inputs()?);
-            for h in &pkg.h_files {
-                header_inputs.push(self.src_input(pkg, h)?);
-            }
-        }
-
-        // asm -gensymabis
-        let symabis = if has_asm {
-            let mut argv = self.asm_base_args(pkg, &pkgpath, &trimpath);
-            argv.extend([
-                "-gensymabis".into(),
-                "-o".into(),
-                format!("{SB}/obj/symabis"),
-            ]);
-            let mut inputs = header_inputs.clone();
-            inputs.push(Input {
-                at: "obj/go_asm.h".into(),
-                source: Source::Generated(Vec::new()),
-                writable: false,
-            });
-            for s in &pkg.s_files {
-                argv.push(format!("{SB}/src/{s}"));
-                inputs.push(self.src_input(pkg, s)?);
-            }
-            let node = self.add(base(
-                ActionKind::Symabis,
-                argv,
-                inputs,
-                vec!["obj/symabis".into()],
-                self.tool_env(),
-            ));
-            Some(node)
-        } else {
-            None
-        };
-
-        // compile
-        let lang = if pkg.standard {
-            self.req.toolchain.lang()
-        } else {
-            match pkg.module.as_ref().and_then(|m| m.go_version.clone()) {
-                Some(v) => crate::toolchain::lang_of(&v),
-                None => r.compile.default_lang.clone(),
-            }
-        };
-        let mut argv = vec![
-            format!("{TOOLDIR}/{}", r.compile.tool),
-            "-o".into(),
-            format!("{SB}/{EXPORT}"),
-            "-linkobj".into(),
-            format!("{SB}/{LINKOBJ}"),
-        ];
-        if r.compile.trimpath {
-            argv.extend(["-trimpath".into(), trimpath.clone()]);
-        }
-        argv.extend(["-p".into(), pkgpath.clone(), format!("-lang={lang}")]);
-        if pkg.standard {
-            argv.push("-std".into());
-        }
-        let complete = !has_asm
-            && pkg.foreign_files() == 0
-            && !(pkg.standard && r.compile.incomplete_std.contains(&pkg.import_path));
-        if complete {
-            argv.push("-complete".into());
-        }
-        argv.extend(["-buildid".into(), r.compile.buildid.clone()]);
-        if platform.goos == "plan9" || platform.goarch == "wasm" {
-            argv.push("-dwarf=false".into());
-        }
-        argv.extend(["-goversion".into(), self.req.toolchain.version.clone()]);
-        let mut inputs = Vec::new();
-        if let Some(node) = symabis {
-            argv.extend(["-symabis".into(), format!("{SB}/obj/symabis")]);
-            inputs.push(Input {
-                at: "obj/symabis".into(),
-                source: Source::Output {
-                    action: node,
-                    name: "obj/symabis".into(),
-                },
-                writable: false,
-            });
-        }
-        argv.push(format!("-c={}", r.compile.concurrency));
-        if platform.shared_codegen() {
-            argv.push("-shared".into());
-        }
-        argv.extend([
-            "-nolocalimports".into(),
-            "-importcfg".into(),
-            format!("{SB}/obj/importcfg"),
-        ]);
-        let mut importcfg = String::from("# import config\n");
-        let mut imports: BTreeSet<&String> = BTreeSet::new();
-        for imp in &pkg.imports {
-            if imp == "unsafe" || imp == "C" {
-                continue;
-            }
-            imports.insert(imp);
-        }
-        for (from, to) in &pkg.import_map {
-            if from != to {
-                importcfg.push_str(&format!("importmap {from}={to}\n"));
-            }
-        }
-        for imp in &imports {
-            importcfg.push_str(&format!("packagefile {imp}={SB}/pkg/{imp}.a\n"));
-            inputs.push(self.archive_input(imp, false));
-        }
-        inputs.push(Input {
-            at: "obj/importcfg".into(),
-            source: Source::Generated(importcfg.into_bytes()),
-            writable: false,
-        });
-        if !pkg.embed_patterns.is_empty() {
-            let patterns = embed_patterns(pkg);
-            let mut cfg = String::from("{\"Patterns\":{");
-            cfg.push_str(
-                &patterns
-                    .iter()
-                    .map(|(p, files)| {
-                        format!(
-                            "{}:[{}]",
-                            json_str(p),
-                            files
-                                .iter()
-                                .map(|f| json_str(f))
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            cfg.push_str("},\"Files\":{");
-            cfg.push_str(
-                &pkg.embed_files
-                    .iter()
-                    .map(|f| format!("{}:{}", json_str(f), json_str(&format!("{SB}/src/{f}"))))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            cfg.push_str("}}");
-            argv.extend(["-embedcfg".into(), format!("{SB}/obj/embedcfg")]);
-            inputs.push(Input {
-                at: "obj/embedcfg".into(),
-                source: Source::Generated(cfg.into_bytes()),
-                writable: false,
-            });
-            for f in &pkg.embed_files {
-                inputs.push(self.src_input(pkg, f)?);
-            }
-        }
-        argv.push("-pack".into());
-        let mut outputs = vec![EXPORT.to_string(), LINKOBJ.to_string()];
-        if has_asm {
-            argv.extend(["-asmhdr".into(), format!("{SB}/obj/go_asm.h")]);
-            outputs.push("obj/go_asm.h".into());
-        }
-        for f in &pkg.go_files {
-            argv.push(format!("{SB}/src/{f}"));
-            inputs.push(self.src_input(pkg, f)?);
-        }
-        let compile = self.add(base(
-            ActionKind::Compile,
-            argv,
-            inputs,
-            outputs,
-            self.tool_env(),
-        ));
-
-        let export = OutputRef {
-            node: compile,
-            name: EXPORT.into(),
-        };
-        if !has_asm {
-            let link = OutputRef {
-                node: compile,
-                name: LINKOBJ.into(),
-            };
-            self.archives
-                .insert(pkg.import_path.clone(), Archive { export, link });
-            return Ok(());
-        }
-
-        // asm per .s file, then pack
-        let mut objects = Vec::new();
-        for s in &pkg.s_files {
-            let obj = format!("obj/{}.o", s.trim_end_matches(".s"));
-            let mut argv = self.asm_base_args(pkg, &pkgpath, &trimpath);
-            argv.extend(["-o".into(), format!("{SB}/{obj}"), format!("{SB}/src/{s}")]);
-            let mut inputs = header_inputs.clone();
-            inputs.push(Input {
-                at: "obj/go_asm.h".into(),
-                source: Source::Output {
-                    action: compile,
-                    name: "obj/go_asm.h".into(),
-                },
-                writable: false,
-            });
-            inputs.push(self.src_input(pkg, s)?);
-            let node = self.add(base(
-                ActionKind::Asm,
-                argv,
-                inputs,
-                vec![obj.clone()],
-                self.tool_env(),
-            ));
-            objects.push((node, obj));
-        }
-        let mut argv = vec!["pack".to_string(), "r".into(), LINKOBJ.into()];
-        let mut inputs = vec![Input {
-            at: LINKOBJ.into(),
-            source: Source::Output {
-                action: compile,
-                name: LINKOBJ.into(),
-            },
-            writable: true,
-        }];
-        for (node, obj) in objects {
-            argv.push(obj.clone());
-            inputs.push(Input {
-                at: obj.clone(),
-                source: Source::Output {
-                    action: node,
-                    name: obj,
-                },
-                writable: false,
-            });
-        }
-        let pack = self.add(base(
-            ActionKind::Pack,
-            argv,
-            inputs,
-            vec![LINKOBJ.into()],
-            Vec::new(),
-        ));
-        let link = OutputRef {
-            node: pack,
-            name: LINKOBJ.into(),
-        };
-        self.archives
-            .insert(pkg.import_path.clone(), Archive { export, link });
-        Ok(())
-    }
-
-    fn plan_link(&mut self, pkg: &Package, dir: &str) -> NodeIndex {
-        let r = rules();
-        let platform = self.graph.platform.clone();
-        let info = buildinfo::build_info(
-            self.graph,
-            pkg,
-            self.req.tags,
-            (!self.req.vendored).then_some(self.req.sums),
-        );
-        let mut cfg = format!(
-            "packagefile {}={SB}/pkg/{}.a\n",
-            pkg.import_path, pkg.import_path
-        );
-        let mut inputs = vec![self.archive_input(&pkg.import_path, true)];
-        for dep in &pkg.deps {
-            if dep == "unsafe" || !self.archives.contains_key(dep) {
-                continue;
-            }
-            cfg.push_str(&format!("packagefile {dep}={SB}/pkg/{dep}.a\n"));
-            inputs.push(self.archive_input(dep, true));
-        }
-        cfg.push_str(&buildinfo::modinfo_line(&info));
-        inputs.push(Input {
-            at: "obj/importcfg.link".into(),
-            source: Source::Generated(cfg.into_bytes()),
-            writable: false,
-        });
-        let mut argv = vec![
-            format!("{TOOLDIR}/{}", r.link.tool),
-            "-o".into(),
-            format!("{SB}/obj/a.out"),
-            "-importcfg".into(),
-            format!("{SB}/obj/importcfg.link"),
-        ];
-        if !pkg.default_godebug.is_empty() {
-            argv.push(format!("-X=runtime.godebugDefault={}", pkg.default_godebug));
-        }
-        for s in self.req.stamps {
-            argv.push(format!("-X={}={}", s.var, s.value));
-        }
-        argv.push(format!("-buildmode={}", platform.link_buildmode()));
-        argv.extend(r.link.flags.iter().cloned());
-        argv.push(format!("{SB}/pkg/{}.a", pkg.import_path));
-        let mut env = platform.env();
-        env.push((
-            "GOROOT".into(),
-            if r.link.clear_goroot {
-                String::new()
-            } else {
-                GOROOT.into()
-            },
-        ));
-        let action = Action {
-            kind: ActionKind::Link,
-            package: pkg.import_path.clone(),
-            platform,
-            argv,
-            env,
-            inputs,
-            outputs: vec!["obj/a.out".into()],
-            src_display: format!("{dir}/"),
-            src_link: None,
-            module: None,
-        };
-        self.add(action)
+/// The profile a root builds with, if any: -pgo=FILE for every package,
+/// -pgo=auto a main package's own default.pgo.
+fn profile_of(flags: &BuildFlags, pkg: &Package) -> Option<PathBuf> {
+    match &flags.pgo {
+        Pgo::Off => None,
+        Pgo::File(f) => Some(f.clone()),
+        Pgo::Auto => Some(pkg.dir.join("default.pgo"))
+            .filter(|p| pkg.is_main() && p.is_file()),
     }
 }
 
-/// Adds one platform's packages and links to the plan.
+/// Adds one platform's packages and links to the plan. Roots are grouped
+/// by profile: each group's packages are planned once, compiled with its
+/// profile (go build splits the package graph the same way).
 pub fn plan_platform(
     plan: &mut Plan,
     req: &PlanRequest,
@@ -920,48 +385,84 @@ pub fn plan_platform(
     roots: &[Root],
 ) -> Result<(), PlanError> {
     let skip = check_errors(graph, roots, req.root)?;
-    let mut planner = Planner {
-        req,
-        graph,
-        plan,
-        archives: HashMap::new(),
-    };
-    for name in &graph.order {
-        if skip.contains(name) || name == "unsafe" {
-            continue;
-        }
-        let pkg = &graph.packages[name];
-        planner.plan_package(pkg)?;
-    }
+    let cmdline: BTreeSet<String> = roots.iter().map(|r| r.import_path.clone()).collect();
+    let mut groups: BTreeMap<Option<PathBuf>, Vec<&Root>> = BTreeMap::new();
     for r in roots {
         let Some(pkg) = graph.packages.get(&r.import_path) else {
             continue;
         };
         if skip.contains(&r.import_path) {
-            planner.plan.skipped.push(Skipped {
+            plan.skipped.push(Skipped {
                 label: format!("//{}", r.dir),
                 platform: graph.platform.clone(),
             });
             continue;
         }
-        if !pkg.is_main() {
-            planner.plan.libraries += 1;
-            continue;
+        groups.entry(profile_of(req.flags, pkg)).or_default().push(r);
+    }
+    for (profile, group) in groups {
+        let mut planner = planner::Planner {
+            req,
+            graph,
+            plan,
+            archives: HashMap::new(),
+            roots: &cmdline,
+            profile: None,
+        };
+        if let Some(file) = &profile {
+            let display = display_rel(req.root, file);
+            planner.profile = Some(planner.plan_preprofile(file, &display)?);
         }
-        let name = pkg.binary_name();
-        let link = planner.plan_link(pkg, &r.dir);
-        planner.plan.targets.push(Target {
-            label: label::canonical(&r.dir, &name),
-            platform: graph.platform.clone(),
-            link,
-            out_rel: format!(
-                "{}/bin/{name}{}",
-                graph.platform.dir_name(),
-                graph.platform.exe_suffix()
-            ),
-        });
+        let needed: BTreeSet<&String> = group
+            .iter()
+            .filter_map(|r| graph.packages.get(&r.import_path))
+            .flat_map(|p| p.deps.iter().chain(std::iter::once(&p.import_path)))
+            .collect();
+        let names: Vec<&String> = graph
+            .order
+            .iter()
+            .filter(|n| needed.contains(n) && !skip.contains(*n) && *n != "unsafe")
+            .collect();
+        planner.plan_packages(&names)?;
+        let pgo_name = profile
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().to_string());
+        for r in group {
+            plan_root(&mut planner, r, pgo_name.as_deref());
+        }
     }
     Ok(())
+}
+
+/// `path` relative to the workspace root when it is inside it.
+fn display_rel(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .to_string()
+}
+
+/// A root's link and target (a main package), or its count (a library).
+fn plan_root(planner: &mut planner::Planner, r: &Root, pgo: Option<&str>) {
+    let graph = planner.graph;
+    let pkg = &graph.packages[&r.import_path];
+    if !pkg.is_main() {
+        planner.plan.libraries += 1;
+        return;
+    }
+    let name = pkg.binary_name();
+    let link = planner.plan_link(pkg, &r.dir, pgo);
+    planner.plan.targets.push(Target {
+        label: label::canonical(&r.dir, &name),
+        platform: graph.platform.clone(),
+        link,
+        out_rel: format!(
+            "{}/bin/{name}{}",
+            graph.platform.dir_name(),
+            graph.platform.exe_suffix()
+        ),
+    });
 }
 
 #[cfg(test)]

@@ -275,7 +275,7 @@ fn host_run(
 }
 
 pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
-    let started = crate::stamp::rfc3339(
+    let started = crate::vcs::rfc3339(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -410,7 +410,7 @@ pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
         }
     }
     if let Some(path) = &settings.provenance {
-        let finished = crate::stamp::rfc3339(
+        let finished = crate::vcs::rfc3339(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())

@@ -25,6 +25,53 @@ pub struct Config {
     /// Link-time `-X` variables: `"main.version" = "{VERSION}"`.
     #[serde(default)]
     pub stamp: BTreeMap<String, String>,
+    /// The project's default go build flags.
+    #[serde(default)]
+    pub build: BuildConfig,
+}
+
+/// A per-package flag in gobuildr.toml: one occurrence (`"-s -w"`) or
+/// several in order (`["all=-l", "-N"]`), each as go build takes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum FlagList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Default for FlagList {
+    fn default() -> Self {
+        FlagList::Many(Vec::new())
+    }
+}
+
+impl FlagList {
+    pub fn occurrences(&self) -> &[String] {
+        match self {
+            FlagList::One(s) => std::slice::from_ref(s),
+            FlagList::Many(v) => v,
+        }
+    }
+}
+
+/// `[build]`: a project's release configuration, committed with the code.
+/// The command line adds to it (tags, one more occurrence of each
+/// per-package flag) or overrides it (the single-valued settings).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildConfig {
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub ldflags: FlagList,
+    #[serde(default)]
+    pub gcflags: FlagList,
+    #[serde(default)]
+    pub asmflags: FlagList,
+    pub buildmode: Option<String>,
+    pub pgo: Option<String>,
+    pub buildvcs: Option<String>,
+    pub goexperiment: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
