@@ -347,8 +347,8 @@ fn build_flags(settings: &Settings, config: &Config, root: &Path) -> Result<Buil
         buildvcs: g.buildvcs.as_deref(),
         goexperiment: g.goexperiment.as_deref(),
     };
-    let flags = BuildFlags::resolve(&[table, command_line])
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let flags =
+        BuildFlags::resolve(&[table, command_line]).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Pgo::File(f) = &flags.pgo {
         if !f.is_file() {
             return Err(Failure::Usage(format!(
@@ -599,14 +599,8 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     .map_err(|e| Failure::Environment(format!("starting {} workers: {e}", settings.jobs)))?;
     progress.finish();
     let history = History::new(&cache, &ws.root);
-    let reasons = history.explain_and_record(
-        &plan,
-        &ws.root,
-        &toolchain,
-        &flags.tags,
-        &run.records,
-        true,
-    );
+    let reasons =
+        history.explain_and_record(&plan, &ws.root, &toolchain, &flags.tags, &run.records, true);
     if settings.explain {
         print_reasons(&plan, &reasons, report::counts(&run, |_| true).cached);
     }
@@ -744,7 +738,11 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
 
 /// Where each target's binary goes: `-o FILE` (exactly one binary), or
 /// the output root; two binaries never share a path.
-fn destinations(settings: &Settings, plan: &Plan, out_root: &Path) -> Result<Vec<PathBuf>, Failure> {
+fn destinations(
+    settings: &Settings,
+    plan: &Plan,
+    out_root: &Path,
+) -> Result<Vec<PathBuf>, Failure> {
     let dests: Vec<PathBuf> = match &settings.output {
         Some(crate::cli::Output::File(f)) => {
             if plan.targets.len() != 1 {
@@ -761,7 +759,11 @@ fn destinations(settings: &Settings, plan: &Plan, out_root: &Path) -> Result<Vec
             .iter()
             .map(|t| d.join(t.out_rel.rsplit('/').next().unwrap_or("a.out")))
             .collect(),
-        None => plan.targets.iter().map(|t| out_root.join(&t.out_rel)).collect(),
+        None => plan
+            .targets
+            .iter()
+            .map(|t| out_root.join(&t.out_rel))
+            .collect(),
     };
     let mut seen: BTreeMap<&PathBuf, &plan::Target> = BTreeMap::new();
     for (t, d) in plan.targets.iter().zip(&dests) {

@@ -84,6 +84,7 @@ impl From<crate::plan::PlanError> for Failure {
         match e {
             crate::plan::PlanError::Io { .. } => Failure::Environment(e.to_string()),
             crate::plan::PlanError::Packages(_) => Failure::Build(e.to_string()),
+            crate::plan::PlanError::Unsupported(_) => Failure::Usage(e.to_string()),
         }
     }
 }

@@ -293,7 +293,13 @@ fn mark_vendor(s: &str) -> String {
     elems
         .iter()
         .enumerate()
-        .map(|(i, e)| if i < last && *e == "vendor" { VENDOR } else { e })
+        .map(|(i, e)| {
+            if i < last && *e == "vendor" {
+                VENDOR
+            } else {
+                e
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -436,7 +442,10 @@ mod tests {
             f.for_package(&pkg("ex.com/internal/a", int_dir, false)),
             ["-m"]
         );
-        assert_eq!(f.for_package(&pkg("fmt", Path::new("/g/fmt"), false)), ["-l"]);
+        assert_eq!(
+            f.for_package(&pkg("fmt", Path::new("/g/fmt"), false)),
+            ["-l"]
+        );
         assert_eq!(f.raw(), Some("./internal/...=-m"));
         assert!(f.add("=x", cwd).is_err());
         assert!(f.add("std", cwd).is_err());

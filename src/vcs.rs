@@ -118,7 +118,13 @@ pub fn read(
     let modified = !git(&repo, &status).map_err(VcsError::Status)?.is_empty();
     let log = git(
         &repo,
-        &["-c", "log.showsignature=false", "log", "-1", "--format=%H:%ct"],
+        &[
+            "-c",
+            "log.showsignature=false",
+            "log",
+            "-1",
+            "--format=%H:%ct",
+        ],
     );
     let (revision, secs) = match log {
         Ok(out) => parse_rev_time(&out)?,
@@ -226,7 +232,13 @@ fn version_at(repo: &Path, module_path: &str, rev: &str, secs: u64) -> Option<St
     }
     let merged = git(
         repo,
-        &["for-each-ref", "--format=%(refname)", "--merged", rev, "refs/tags"],
+        &[
+            "for-each-ref",
+            "--format=%(refname)",
+            "--merged",
+            rev,
+            "refs/tags",
+        ],
     )
     .ok()?;
     let base = best_tag(&merged, major.as_deref());
@@ -264,6 +276,9 @@ mod tests {
         assert_eq!(best_tag(tags, None).unwrap().0, "v1.10.0");
         assert_eq!(best_tag(tags, Some("v2")).unwrap().0, "v2.0.0");
         assert_eq!(dirty("v1.0.0".into(), true), "v1.0.0+dirty");
-        assert_eq!(dirty("v2.0.0+incompatible".into(), true), "v2.0.0+incompatible.dirty");
+        assert_eq!(
+            dirty("v2.0.0+incompatible".into(), true),
+            "v2.0.0+incompatible.dirty"
+        );
     }
 }

@@ -156,7 +156,14 @@ pub struct GoBuildArgs {
 /// be pasted as they are.
 pub fn go_style(args: impl IntoIterator<Item = String>) -> Vec<String> {
     const VALUED: [&str; 8] = [
-        "ldflags", "gcflags", "asmflags", "buildmode", "pgo", "buildvcs", "goexperiment", "tags",
+        "ldflags",
+        "gcflags",
+        "asmflags",
+        "buildmode",
+        "pgo",
+        "buildvcs",
+        "goexperiment",
+        "tags",
     ];
     const SWITCHES: [&str; 6] = ["trimpath", "race", "msan", "asan", "cover", "linkshared"];
     let mut out = Vec::new();
@@ -168,7 +175,8 @@ pub fn go_style(args: impl IntoIterator<Item = String>) -> Vec<String> {
         let bare = name.split('=').next().unwrap_or("");
         let is_go_flag = a.starts_with('-') && (VALUED.contains(&bare) || SWITCHES.contains(&bare));
         let rewrite = is_go_flag && !verbatim && !after_dashes && !a.starts_with("--");
-        let next_verbatim = is_go_flag && !verbatim && VALUED.contains(&bare) && !name.contains('=');
+        let next_verbatim =
+            is_go_flag && !verbatim && VALUED.contains(&bare) && !name.contains('=');
         after_dashes |= a == "--" && !verbatim;
         verbatim = next_verbatim;
         out.push(if rewrite { format!("-{a}") } else { a });

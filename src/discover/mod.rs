@@ -54,6 +54,8 @@ pub struct Module {
 #[serde(rename_all = "PascalCase")]
 pub struct PackageError {
     #[serde(default)]
+    pub import_stack: Vec<String>,
+    #[serde(default)]
     pub pos: String,
     #[serde(default)]
     pub err: String,
@@ -86,6 +88,7 @@ pub struct Package {
     pub m_files: Vec<String>,
     pub f_files: Vec<String>,
     pub syso_files: Vec<String>,
+    pub ignored_go_files: Vec<String>,
     pub swig_files: Vec<String>,
     #[serde(rename = "SwigCXXFiles")]
     pub swig_cxx_files: Vec<String>,
@@ -118,13 +121,34 @@ impl Package {
     /// Files gobuildr cannot build with cgo disabled and no C toolchain
     /// (.syso objects are linked as they are, as go build does).
     pub fn foreign_files(&self) -> usize {
-        self.cgo_files.len()
-            + self.c_files.len()
-            + self.cxx_files.len()
-            + self.m_files.len()
-            + self.f_files.len()
-            + self.swig_files.len()
-            + self.swig_cxx_files.len()
+        self.foreign_names().len()
+    }
+
+    /// The files left out by build constraints that import "C": with cgo
+    /// off, go list leaves cgo files out rather than reporting them.
+    pub fn cgo_ignored(&self) -> Vec<String> {
+        self.ignored_go_files
+            .iter()
+            .filter(|f| imports_c(&self.dir.join(f)))
+            .cloned()
+            .collect()
+    }
+
+    /// The names of those files, for messages.
+    pub fn foreign_names(&self) -> Vec<&str> {
+        [
+            &self.cgo_files,
+            &self.c_files,
+            &self.cxx_files,
+            &self.m_files,
+            &self.f_files,
+            &self.swig_files,
+            &self.swig_cxx_files,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect()
     }
 
     /// The binary name go build gives a main package: the last element of
@@ -142,6 +166,30 @@ impl Package {
     }
 }
 
+/// Whether a Go file imports "C" (is a cgo file).
+pub fn imports_c(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().any(|l| l.trim() == "import \"C\""))
+        .unwrap_or(false)
+}
+
+/// The cgo files of a directory that go list reported as having no Go
+/// files (`build constraints exclude all Go files in DIR`).
+pub fn cgo_files_behind(err: &str) -> Vec<String> {
+    let Some((_, dir)) = err.split_once("build constraints exclude all Go files in ") else {
+        return Vec::new();
+    };
+    let mut files: Vec<String> = std::fs::read_dir(dir.trim())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".go") && imports_c(&Path::new(dir.trim()).join(n)))
+        .collect();
+    files.sort();
+    files
+}
+
 /// The package graph for one platform.
 #[derive(Debug, Clone)]
 pub struct PackageGraph {
@@ -154,7 +202,7 @@ pub struct PackageGraph {
 
 /// The fields of `go list -json` gobuildr reads; asking for only these makes
 /// go list cheaper.
-const FIELDS: &str = "Dir,ImportPath,Name,Standard,Module,GoFiles,SFiles,HFiles,CgoFiles,CFiles,CXXFiles,MFiles,FFiles,SysoFiles,SwigFiles,SwigCXXFiles,EmbedPatterns,EmbedFiles,Imports,ImportMap,Deps,DefaultGODEBUG,Error,DepsErrors,DepOnly";
+const FIELDS: &str = "Dir,ImportPath,Name,Standard,Module,GoFiles,SFiles,HFiles,CgoFiles,CFiles,CXXFiles,MFiles,FFiles,SysoFiles,IgnoredGoFiles,SwigFiles,SwigCXXFiles,EmbedPatterns,EmbedFiles,Imports,ImportMap,Deps,DefaultGODEBUG,Error,DepsErrors,DepOnly";
 
 pub struct Request<'a> {
     pub cache: &'a Cache,
@@ -374,7 +422,13 @@ fn go_list(req: &Request) -> Result<Vec<Package>, DiscoverError> {
         .env("GOSUMDB", "off")
         .envs(req.flags.goexperiment.iter().map(|x| ("GOEXPERIMENT", x)))
         // The planner applies profiles itself: one package per import path.
-        .args(["list", "-e", "-deps", "-pgo=off", &format!("-json={FIELDS}")]);
+        .args([
+            "list",
+            "-e",
+            "-deps",
+            "-pgo=off",
+            &format!("-json={FIELDS}"),
+        ]);
     if !req.flags.tags.is_empty() {
         cmd.arg(format!("-tags={}", req.flags.tags.join(",")));
     }

@@ -69,7 +69,10 @@ pub fn scan(
             path: path.clone(),
             source,
         })?;
-        for name in String::from_utf8_lossy(&text).lines().filter_map(include_name) {
+        for name in String::from_utf8_lossy(&text)
+            .lines()
+            .filter_map(include_name)
+        {
             let Some(rel) = normalise(Path::new(name)) else {
                 continue;
             };
@@ -78,7 +81,7 @@ pub fn scan(
                 continue;
             }
             if !clean(&target).starts_with(clean(limit)) {
-                return Err(PlanError::Packages(format!(
+                return Err(PlanError::Unsupported(format!(
                     "{}: #include \"{name}\" reads {}, outside {module}",
                     path.display(),
                     clean(&target).display()
@@ -135,7 +138,10 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(include_name("#include \"a.h\""), Some("a.h"));
-        assert_eq!(include_name("  # include  \"../x/b.h\" // c"), Some("../x/b.h"));
+        assert_eq!(
+            include_name("  # include  \"../x/b.h\" // c"),
+            Some("../x/b.h")
+        );
         assert_eq!(include_name("#include <stdio.h>"), None);
         assert_eq!(include_name("MOVQ $1, AX"), None);
     }
@@ -152,7 +158,11 @@ mod tests {
             "#include \"textflag.h\"\n#include \"../../math/fp/fp.h\"\n#include \"sub/s.h\"\n",
         )
         .unwrap();
-        std::fs::write(m.join("math/fp/fp.h"), "#include \"../../math/fp/more.h\"\n").unwrap();
+        std::fs::write(
+            m.join("math/fp/fp.h"),
+            "#include \"../../math/fp/more.h\"\n",
+        )
+        .unwrap();
         std::fs::write(m.join("math/fp/more.h"), "").unwrap();
         std::fs::write(m.join("dh/x/sub/s.h"), "").unwrap();
         let inc = scan(&m.join("dh/x"), &["a.s".into()], &m, "mod").unwrap();

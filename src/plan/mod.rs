@@ -193,6 +193,10 @@ pub struct Plan {
 pub enum PlanError {
     #[error("{0}")]
     Packages(String),
+    /// Something real code contains that gobuildr does not build (cgo,
+    /// an include outside the module): a usage error, never a wrong binary.
+    #[error("{0}")]
+    Unsupported(String),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -257,6 +261,7 @@ fn check_errors(
     root_dir: &Path,
 ) -> Result<BTreeSet<String>, PlanError> {
     let mut errors = Vec::new();
+    let mut unsupported = Vec::new();
     let mut skip = BTreeSet::new();
     let relativize = |s: &str| s.replace(&format!("{}/", root_dir.display()), "");
     for r in roots {
@@ -272,6 +277,26 @@ fn check_errors(
         if skip.contains(name) {
             continue;
         }
+        let mut cgo = match &p.error {
+            Some(_) if p.excluded_by_constraints() => {
+                vec![(p.import_path.clone(), p.cgo_ignored())]
+            }
+            _ => Vec::new(),
+        };
+        for e in &p.deps_errors {
+            let pkg = e.import_stack.last().cloned().unwrap_or_default();
+            cgo.push((pkg, crate::discover::cgo_files_behind(&e.err)));
+        }
+        cgo.retain(|(_, files)| !files.is_empty());
+        for (pkg, files) in &cgo {
+            unsupported.push(format!(
+                "package {pkg}: needs cgo ({} import \"C\"), which gobuildr does not build: it builds with CGO_ENABLED=0",
+                files.join(", ")
+            ));
+        }
+        if !cgo.is_empty() {
+            continue;
+        }
         if let Some(e) = &p.error {
             let mut what = format!("package {}: {}", p.import_path, relativize(&e.to_string()));
             if p.excluded_by_constraints() {
@@ -283,11 +308,17 @@ fn check_errors(
             errors.push(relativize(&e.to_string()));
         }
         if p.foreign_files() > 0 {
-            errors.push(format!(
-                "package {}: C, assembly-free foreign or cgo files are not supported (gobuildr builds with CGO_ENABLED=0)",
-                p.import_path
+            unsupported.push(format!(
+                "package {}: {} cgo, C, C++, Objective-C, Fortran or SWIG files ({}) are not supported: gobuildr builds with CGO_ENABLED=0",
+                p.import_path,
+                p.foreign_files(),
+                p.foreign_names().join(", ")
             ));
         }
+    }
+    if !unsupported.is_empty() {
+        unsupported.dedup();
+        return Err(PlanError::Unsupported(unsupported.join("\n")));
     }
     let mut seen = BTreeSet::new();
     errors.retain(|e| seen.insert(e.clone()));
@@ -370,8 +401,7 @@ fn profile_of(flags: &BuildFlags, pkg: &Package) -> Option<PathBuf> {
     match &flags.pgo {
         Pgo::Off => None,
         Pgo::File(f) => Some(f.clone()),
-        Pgo::Auto => Some(pkg.dir.join("default.pgo"))
-            .filter(|p| pkg.is_main() && p.is_file()),
+        Pgo::Auto => Some(pkg.dir.join("default.pgo")).filter(|p| pkg.is_main() && p.is_file()),
     }
 }
 
@@ -398,7 +428,10 @@ pub fn plan_platform(
             });
             continue;
         }
-        groups.entry(profile_of(req.flags, pkg)).or_default().push(r);
+        groups
+            .entry(profile_of(req.flags, pkg))
+            .or_default()
+            .push(r);
     }
     for (profile, group) in groups {
         let mut planner = planner::Planner {

@@ -531,7 +531,13 @@ impl Planner<'_> {
         let files: Vec<String> = pkg
             .embed_files
             .iter()
-            .map(|f| format!("{}:{}", json_str(f), json_str(&format!("{SB}/{}", layout.at(f)))))
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    json_str(f),
+                    json_str(&format!("{SB}/{}", layout.at(f)))
+                )
+            })
             .collect();
         let cfg = format!(
             "{{\"Patterns\":{{{}}},\"Files\":{{{}}}}}",
@@ -588,7 +594,12 @@ impl Planner<'_> {
 
     /// `pack r` of the assembler's objects and the .syso files, in go
     /// build's order, onto the compiler's link object.
-    fn plan_pack(&mut self, base: &ActionBase, compile: NodeIndex, objects: Vec<Input>) -> NodeIndex {
+    fn plan_pack(
+        &mut self,
+        base: &ActionBase,
+        compile: NodeIndex,
+        objects: Vec<Input>,
+    ) -> NodeIndex {
         let mut argv = vec!["pack".to_string(), "r".into(), LINKOBJ.into()];
         let mut inputs = vec![Input {
             writable: true,
@@ -603,7 +614,11 @@ impl Planner<'_> {
     }
 
     /// The preprofile action of a profile file.
-    pub fn plan_preprofile(&mut self, profile: &Path, display: &str) -> Result<NodeIndex, PlanError> {
+    pub fn plan_preprofile(
+        &mut self,
+        profile: &Path,
+        display: &str,
+    ) -> Result<NodeIndex, PlanError> {
         let digest = self
             .req
             .stats
@@ -695,14 +710,20 @@ impl Planner<'_> {
         if !pkg.default_godebug.is_empty() {
             argv.push(format!("-X=runtime.godebugDefault={}", pkg.default_godebug));
         }
-        argv.push(format!("-buildmode={}", link_mode(flags.buildmode, &platform)));
+        argv.push(format!(
+            "-buildmode={}",
+            link_mode(flags.buildmode, &platform)
+        ));
         argv.extend(r.link.flags.iter().cloned());
         for s in self.req.stamps {
             argv.push(format!("-X={}={}", s.var, s.value));
         }
         let user = flags.ldflags.for_package(&package_ref(pkg, self.roots));
         argv.extend(user.iter().cloned());
-        if !user.iter().any(|f| f == "-extld" || f.starts_with("-extld=")) {
+        if !user
+            .iter()
+            .any(|f| f == "-extld" || f.starts_with("-extld="))
+        {
             argv.push(format!("-extld={}", r.link.extld));
         }
         argv.push(format!("{SB}/pkg/{}.a", pkg.import_path));

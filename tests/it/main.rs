@@ -7,6 +7,7 @@ mod support;
 
 mod build;
 mod checksum_db;
+mod goflags;
 mod incremental;
 mod matrix;
 mod modules;

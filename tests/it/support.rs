@@ -143,9 +143,13 @@ pub fn write_files(root: &Path, files: &[(&str, &str)]) {
     }
 }
 
-/// A gobuildr invocation with the test proxy and the shared cache.
+/// A gobuildr invocation with the test proxy and the shared cache. Like
+/// the oracle (`go build -buildvcs=false`), it stamps no version-control
+/// information unless a test asks for it: the tests' workspaces sit inside
+/// this repository's checkout.
 pub struct Gobuildr {
     cmd: Command,
+    args: Vec<std::ffi::OsString>,
 }
 
 impl Gobuildr {
@@ -155,16 +159,20 @@ impl Gobuildr {
             .env("GOBUILDR_CACHE", shared_cache())
             .env("GOPROXY", format!("file://{}", proxy().display()))
             .env("GOSUMDB", "off");
-        Gobuildr { cmd }
+        Gobuildr {
+            cmd,
+            args: Vec::new(),
+        }
     }
 
     pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(mut self, args: I) -> Self {
-        self.cmd.args(args);
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
         self
     }
 
     pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
-        self.cmd.arg(arg);
+        self.args.push(arg.as_ref().to_os_string());
         self
     }
 
@@ -177,12 +185,22 @@ impl Gobuildr {
         self.env("GOBUILDR_CACHE", dir)
     }
 
-    pub fn command(self) -> Command {
+    pub fn command(mut self) -> Command {
+        let builds = ["build", "explain", "verify"];
+        let sub = self.args.iter().position(|a| builds.iter().any(|b| a == b));
+        let chosen = self
+            .args
+            .iter()
+            .any(|a| a.to_string_lossy().contains("buildvcs"));
+        if let (Some(i), false) = (sub, chosen) {
+            self.args.insert(i + 1, "--buildvcs=false".into());
+        }
+        self.cmd.args(&self.args);
         self.cmd
     }
 
-    pub fn run(mut self) -> Output {
-        self.cmd.output().unwrap()
+    pub fn run(self) -> Output {
+        self.command().output().unwrap()
     }
 
     /// Runs `build` with a summary; panics with the output unless it succeeds.
