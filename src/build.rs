@@ -391,6 +391,34 @@ fn vcs_stamp(
     .map_err(|e| Failure::Environment(e.to_string()))
 }
 
+/// Discovery that fetches as it goes: the go.mod files first (the module
+/// graph), then, round by round, the zips of the modules go list found it
+/// needs, until it needs none it lacks. Only what the build reads is
+/// downloaded, and each file is verified before go list sees it.
+fn discover_fetching(
+    requests: &[discover::Request],
+    fetcher: &Fetcher,
+    ws: &Workspace,
+) -> Result<Vec<PackageGraph>, Failure> {
+    let sums = load_sums(ws);
+    let requires = required_modules(ws);
+    fetcher.fetch_go_mods(&requires, &sums)?;
+    let mut fetched: BTreeSet<(String, String)> = BTreeSet::new();
+    loop {
+        let graphs = discover_all(requests)?;
+        let missing: Vec<(String, String)> = discover::missing_modules(&graphs, &requires)
+            .into_iter()
+            .filter(|m| !fetched.contains(m))
+            .collect();
+        // Nothing new to fetch: what go list still reports is an error.
+        if missing.is_empty() {
+            return Ok(graphs);
+        }
+        fetcher.fetch_zips(&missing, &sums)?;
+        fetched.extend(missing);
+    }
+}
+
 /// Everything up to the action graph: what both build and explain need.
 struct Prepared {
     stamps: Vec<crate::stamp::Stamp>,
@@ -440,11 +468,12 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
     // Modules are fetched and verified only when go list has to run: an
     // unchanged workspace was verified when it was last listed.
     let vendored = vendored(&ws);
-    if !vendored && requests.iter().any(|r| discover::cached(r).is_none()) {
-        fetcher(settings, &config, &cache, &toolchain, cache.root())?
-            .fetch_all(&required_modules(&ws), &load_sums(&ws))?;
-    }
-    let graphs = discover_all(&requests)?;
+    let graphs = if !vendored && requests.iter().any(|r| discover::cached(r).is_none()) {
+        let fetcher = fetcher(settings, &config, &cache, &toolchain, cache.root())?;
+        discover_fetching(&requests, &fetcher, &ws)?
+    } else {
+        discover_all(&requests)?
+    };
     phase("discovery");
 
     let sums = load_sums(&ws);

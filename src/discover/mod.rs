@@ -48,6 +48,10 @@ pub struct Module {
     pub replace: Option<Box<Module>>,
     #[serde(default)]
     pub sum: Option<String>,
+    /// Set when go list could not load the module (with GOPROXY=off: its
+    /// zip is not in the module cache yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<PackageError>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -188,6 +192,30 @@ pub fn cgo_files_behind(err: &str) -> Vec<String> {
         .collect();
     files.sort();
     files
+}
+
+/// The modules go list needed but could not load, `(path, version)`:
+/// those whose zips are still to be fetched. A module go list knows
+/// (`Module.Error`), or, for an import it could not place, every required
+/// module whose path is a prefix of it (go's own candidates).
+pub fn missing_modules(
+    graphs: &[PackageGraph],
+    requires: &[(String, String)],
+) -> BTreeSet<(String, String)> {
+    let packages = || graphs.iter().flat_map(|g| g.packages.values());
+    let known = packages()
+        .filter_map(|p| p.module.as_ref())
+        .filter(|m| m.error.is_some() && !m.version.is_empty())
+        .map(|m| (m.path.clone(), m.version.clone()));
+    let unplaced = packages()
+        .filter(|p| p.module.is_none() && p.error.as_ref().is_some_and(|e| e.err.contains("module lookup disabled")))
+        .flat_map(|p| {
+            requires.iter().filter(move |(m, _)| {
+                p.import_path == *m || p.import_path.starts_with(&format!("{m}/"))
+            })
+        })
+        .cloned();
+    known.chain(unplaced).collect()
 }
 
 /// The package graph for one platform.
@@ -395,7 +423,9 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
             // Errors may come from outside the workspace (an unreachable
             // proxy): never replay them.
             let clean = list.iter().all(|p| {
-                (p.error.is_none() || p.excluded_by_constraints()) && p.deps_errors.is_empty()
+                (p.error.is_none() || p.excluded_by_constraints())
+                    && p.deps_errors.is_empty()
+                    && p.module.as_ref().is_none_or(|m| m.error.is_none())
             });
             if clean {
                 if let Ok(data) = serde_json::to_vec(&list) {

@@ -172,6 +172,8 @@ pub struct Fetcher<'a> {
 /// Parallel downloads at most; enough to hide latency, few enough to be
 /// polite to a proxy.
 const DOWNLOADS: usize = 8;
+/// go.mod files are small: their fetch is all round-trip latency.
+const MOD_DOWNLOADS: usize = 16;
 
 /// One module file to make present: (module, version, zip?).
 type Job = (String, String, bool);
@@ -489,8 +491,44 @@ impl Fetcher<'_> {
         requires: &[(String, String)],
         sums: &GoSum,
     ) -> Result<Vec<Fetched>, FetchError> {
+        self.run_jobs(&Self::jobs(requires, sums), sums, DOWNLOADS)
+    }
+
+    /// Only the go.mod files of [`Fetcher::fetch_all`]: what go list reads
+    /// to load the module graph. Zips follow as go list finds it needs them
+    /// ([`Fetcher::fetch_zips`]), as go build fetches only what it builds.
+    pub fn fetch_go_mods(
+        &self,
+        requires: &[(String, String)],
+        sums: &GoSum,
+    ) -> Result<Vec<Fetched>, FetchError> {
+        let jobs: Vec<Job> = Self::jobs(requires, sums)
+            .into_iter()
+            .filter(|j| !j.2)
+            .collect();
+        self.run_jobs(&jobs, sums, MOD_DOWNLOADS)
+    }
+
+    /// The zips of these module versions, fetched and verified.
+    pub fn fetch_zips(
+        &self,
+        modules: &[(String, String)],
+        sums: &GoSum,
+    ) -> Result<Vec<Fetched>, FetchError> {
+        let jobs: Vec<Job> = modules
+            .iter()
+            .map(|(m, v)| (m.clone(), v.clone(), true))
+            .collect();
+        self.run_jobs(&jobs, sums, DOWNLOADS)
+    }
+
+    fn run_jobs(
+        &self,
+        jobs: &[Job],
+        sums: &GoSum,
+        threads: usize,
+    ) -> Result<Vec<Fetched>, FetchError> {
         use rayon::prelude::*;
-        let jobs = Self::jobs(requires, sums);
         let bar = Bar::new(jobs.len(), self.quiet);
         let run = |job: &Job| {
             let r = self.ensure(sums, job, &bar);
@@ -498,7 +536,7 @@ impl Fetcher<'_> {
             r
         };
         let results: Vec<Result<Fetched, FetchError>> = match rayon::ThreadPoolBuilder::new()
-            .num_threads(DOWNLOADS)
+            .num_threads(threads)
             .build()
         {
             Ok(pool) => pool.install(|| jobs.par_iter().map(run).collect()),

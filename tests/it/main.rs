@@ -12,6 +12,7 @@ mod incremental;
 mod matrix;
 mod modules;
 mod netfix;
+mod projects;
 mod realworld;
 mod transport;
 mod verify;
