@@ -269,7 +269,7 @@ impl Matcher {
 }
 
 /// A path with `.` and `..` resolved lexically, as filepath.Join cleans.
-fn clean(p: &Path) -> PathBuf {
+pub fn clean(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

@@ -208,7 +208,12 @@ pub fn missing_modules(
         .filter(|m| m.error.is_some() && !m.version.is_empty())
         .map(|m| (m.path.clone(), m.version.clone()));
     let unplaced = packages()
-        .filter(|p| p.module.is_none() && p.error.as_ref().is_some_and(|e| e.err.contains("module lookup disabled")))
+        .filter(|p| {
+            p.module.is_none()
+                && p.error
+                    .as_ref()
+                    .is_some_and(|e| e.err.contains("module lookup disabled"))
+        })
         .flat_map(|p| {
             requires.iter().filter(move |(m, _)| {
                 p.import_path == *m || p.import_path.starts_with(&format!("{m}/"))
@@ -425,7 +430,7 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
             let clean = list.iter().all(|p| {
                 (p.error.is_none() || p.excluded_by_constraints())
                     && p.deps_errors.is_empty()
-                    && p.module.as_ref().is_none_or(|m| m.error.is_none())
+                    && !p.module.as_ref().is_some_and(|m| m.error.is_some())
             });
             if clean {
                 if let Ok(data) = serde_json::to_vec(&list) {

@@ -535,14 +535,12 @@ impl Fetcher<'_> {
             bar.done();
             r
         };
-        let results: Vec<Result<Fetched, FetchError>> = match rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-        {
-            Ok(pool) => pool.install(|| jobs.par_iter().map(run).collect()),
-            // No threads to be had: one at a time is still correct.
-            Err(_) => jobs.iter().map(run).collect(),
-        };
+        let results: Vec<Result<Fetched, FetchError>> =
+            match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+                Ok(pool) => pool.install(|| jobs.par_iter().map(run).collect()),
+                // No threads to be had: one at a time is still correct.
+                Err(_) => jobs.iter().map(run).collect(),
+            };
         bar.finish();
         results.into_iter().collect()
     }

@@ -10,7 +10,9 @@
 //! that depth decides where the package's own files are staged.
 
 use std::collections::BTreeSet;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
+
+use crate::goflags::clean;
 
 use super::PlanError;
 
@@ -98,20 +100,6 @@ pub fn scan(
     }
     found.files.sort();
     Ok(found)
-}
-
-fn clean(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The last `depth` elements of the package directory: where the package's

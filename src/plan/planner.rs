@@ -12,7 +12,7 @@ use petgraph::graph::NodeIndex;
 
 use super::includes::{self, Includes};
 use super::*;
-use crate::goflags::{BuildMode, PackageRef};
+use crate::goflags::{BuildMode, PackageRef, PerPackage};
 
 /// Where a package's files sit in the sandbox.
 struct Layout {
@@ -122,7 +122,7 @@ impl Planner<'_> {
 
     /// A file of the package (relative to its directory), staged read-only.
     fn src_input(&self, pkg: &Package, layout: &Layout, rel: &str) -> Result<Input, PlanError> {
-        let path = pkg.dir.join(rel);
+        let path = crate::goflags::clean(&pkg.dir.join(rel));
         let (digest, immutable) = match self.fixed_by(pkg) {
             Some(id) => {
                 let mut e = KeyEncoder::<kind::File>::new("fixed-file");
@@ -238,17 +238,27 @@ impl Planner<'_> {
         if pkg.standard && self.req.toolchain.at_least(&rules().asm.std_since) {
             args.push("-std".into());
         }
-        let user = self
-            .req
-            .flags
-            .asmflags
-            .for_package(&package_ref(pkg, self.roots));
-        args.extend(user.iter().cloned());
+        args.extend(self.user_flags(&self.req.flags.asmflags, pkg));
         for d in variant_defines(p) {
             args.push("-D".into());
             args.push(d);
         }
         args
+    }
+
+    /// The package's share of a per-package flag.
+    fn user_flags(&self, flag: &PerPackage, pkg: &Package) -> Vec<String> {
+        flag.for_package(&package_ref(pkg, self.roots)).to_vec()
+    }
+
+    /// The directory the package's includes reach up to (its own when
+    /// they stay below it): staged as `src/`.
+    fn include_root(pkg: &Package, layout: &Layout) -> PathBuf {
+        let mut dir = pkg.dir.clone();
+        for _ in 0..layout.includes.depth {
+            dir.pop();
+        }
+        dir
     }
 
     /// Where the package's files go, after finding what its assembly
@@ -279,11 +289,7 @@ impl Planner<'_> {
     /// identity: the package's, or the one its includes reach up to.
     fn src_link(&self, pkg: &Package, layout: &Layout) -> Option<PathBuf> {
         self.fixed_by(pkg)?;
-        let mut dir = pkg.dir.clone();
-        for _ in 0..layout.includes.depth {
-            dir.pop();
-        }
-        Some(dir)
+        Some(Self::include_root(pkg, layout))
     }
 
     fn plan_package(&mut self, pkg: &Package) -> Result<(), PlanError> {
@@ -367,10 +373,7 @@ impl Planner<'_> {
 
     /// What `${SB}/src/` means to the user, for rewriting tool messages.
     fn src_display(&self, pkg: &Package, layout: &Layout) -> String {
-        let mut dir = pkg.dir.clone();
-        for _ in 0..layout.includes.depth {
-            dir.pop();
-        }
+        let dir = Self::include_root(pkg, layout);
         let root = self.req.root.join("");
         match root.to_str().and_then(|r| dir.to_str()?.strip_prefix(r)) {
             Some(rel) => format!("{rel}/"),
@@ -470,12 +473,7 @@ impl Planner<'_> {
         if shared {
             argv.push("-shared".into());
         }
-        let user = self
-            .req
-            .flags
-            .gcflags
-            .for_package(&package_ref(pkg, self.roots));
-        argv.extend(user.iter().cloned());
+        argv.extend(self.user_flags(&self.req.flags.gcflags, pkg));
         argv.extend([
             "-nolocalimports".into(),
             "-importcfg".into(),

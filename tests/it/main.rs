@@ -7,6 +7,7 @@ mod support;
 
 mod build;
 mod checksum_db;
+mod flagsplit;
 mod goflags;
 mod incremental;
 mod matrix;

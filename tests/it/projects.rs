@@ -105,10 +105,17 @@ fn binaries(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 fn compare(p: &Project, dir: &Path, platform: &str, flags: &[String]) {
     let ours = tempfile::tempdir_in(scratch()).unwrap();
     let mut cmd = real_gobuildr(dir);
-    cmd.args(["build", "-q", "--buildvcs=false", "--platform", platform, "-o"])
-        .arg(format!("{}/", ours.path().display()))
-        .args(flags)
-        .args(&p.packages);
+    cmd.args([
+        "build",
+        "-q",
+        "--buildvcs=false",
+        "--platform",
+        platform,
+        "-o",
+    ])
+    .arg(format!("{}/", ours.path().display()))
+    .args(flags)
+    .args(&p.packages);
     let out = run(cmd);
     let what = format!("{} {} for {platform} with {flags:?}", p.name, p.version);
     assert!(out.status.success(), "gobuildr: {what}: {}", stderr(&out));
@@ -138,8 +145,15 @@ fn compare(p: &Project, dir: &Path, platform: &str, flags: &[String]) {
     );
     for name in mine.keys() {
         let (a, b) = (ours.path().join(name), theirs.path().join(name));
-        assert_eq!(go_version_m(&a), go_version_m(&b), "{what}: build info of {name}");
-        assert!(mine[name] == go_bins[name], "{what}: {name} differs from go build's");
+        assert_eq!(
+            go_version_m(&a),
+            go_version_m(&b),
+            "{what}: build info of {name}"
+        );
+        assert!(
+            mine[name] == go_bins[name],
+            "{what}: {name} differs from go build's"
+        );
     }
 }
 
