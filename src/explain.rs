@@ -42,6 +42,10 @@ pub struct Ingredients {
     /// and those of the dependencies whose outputs it takes.
     pub modules: BTreeSet<String>,
     pub inputs: BTreeMap<String, InputRecord>,
+    /// A link's build info lines (`go version -m`): a stamp or a module
+    /// change is named by what it changed.
+    #[serde(default)]
+    pub build_info: Vec<String>,
 }
 
 /// Why an action ran.
@@ -93,6 +97,11 @@ pub enum MissReason {
     GeneratedChanged {
         name: String,
     },
+    /// A link's build info changed: VCS stamp, versions, settings.
+    BuildInfoChanged {
+        removed: Vec<String>,
+        added: Vec<String>,
+    },
     FlagsChanged {
         removed: Vec<String>,
         added: Vec<String>,
@@ -138,6 +147,12 @@ impl fmt::Display for MissReason {
             }
             DependencyWillRebuild { from } => write!(f, "{from} is rebuilt first"),
             GeneratedChanged { name } => write!(f, "generated {name} changed"),
+            BuildInfoChanged { removed, added } => write!(
+                f,
+                "build info changed ({} → {})",
+                removed.join("; ").replace('\t', " "),
+                added.join("; ").replace('\t', " ")
+            ),
             FlagsChanged { removed, added } => write!(
                 f,
                 "flags changed: -[{}] +[{}]",
@@ -242,6 +257,16 @@ pub fn ingredients(
             }))
             .collect(),
         inputs,
+        build_info: a
+            .inputs
+            .iter()
+            .find_map(|i| match &i.source {
+                Source::Generated(bytes) if i.at == "obj/importcfg.link" => {
+                    Some(crate::plan::buildinfo::info_lines(bytes))
+                }
+                _ => None,
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -322,6 +347,10 @@ pub fn reasons(kind: &str, old: Option<&Ingredients>, new: &Ingredients) -> Vec<
                 from: n.origin.clone(),
             }),
             Some(_) if module_changed && n.origin.starts_with("module ") => {}
+            Some(_) if n.origin == "generated" && old.build_info != new.build_info => {
+                let (removed, added) = diff(&old.build_info, &new.build_info);
+                out.push(BuildInfoChanged { removed, added });
+            }
             Some(_) if n.origin == "generated" => out.push(GeneratedChanged { name: at.clone() }),
             Some(o) if at.starts_with("pkg/") || at.starts_with("obj/") => {
                 out.push(DependencyChanged {

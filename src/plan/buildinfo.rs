@@ -208,10 +208,63 @@ pub fn build_info(req: &InfoRequest) -> String {
     out
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn info_lines_read_back() {
+        let info = "path\tx\nmod\tx\t(devel)\t\nbuild\tvcs.revision=abc\nbuild\t-tags=\"a b\"\n";
+        let cfg = format!("packagefile x=y\n{}", super::modinfo_line(info));
+        assert_eq!(
+            super::info_lines(cfg.as_bytes()),
+            vec![
+                "mod\tx\t(devel)\t",
+                "build\tvcs.revision=abc",
+                "build\t-tags=\"a b\""
+            ]
+        );
+    }
+}
+
 /// The `modinfo` line of importcfg.link for this build info.
 pub fn modinfo_line(info: &str) -> String {
     let mut data = INFO_START.to_vec();
     data.extend_from_slice(info.as_bytes());
     data.extend_from_slice(&INFO_END);
     format!("modinfo {}\n", go_quote(&data))
+}
+
+/// The build info lines (`mod`, `dep`, `build`) an importcfg.link carries,
+/// read back from its `modinfo` line (for explanations).
+pub fn info_lines(importcfg: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(importcfg);
+    let Some(quoted) = text.lines().find_map(|l| l.strip_prefix("modinfo \"")) else {
+        return Vec::new();
+    };
+    let raw = quoted.trim_end_matches('"').as_bytes();
+    let mut bytes = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        match (raw[i], raw.get(i + 1)) {
+            (b'\\', Some(b'x')) => {
+                let hex = raw
+                    .get(i + 2..i + 4)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                bytes.extend(hex.and_then(|h| u8::from_str_radix(h, 16).ok()));
+                i += 4;
+            }
+            (b'\\', Some(&c)) => {
+                bytes.push(c);
+                i += 2;
+            }
+            (b, _) => {
+                bytes.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter(|l| l.starts_with("mod\t") || l.starts_with("dep\t") || l.starts_with("build\t"))
+        .map(str::to_string)
+        .collect()
 }

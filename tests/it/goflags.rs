@@ -404,6 +404,17 @@ fn buildvcs_stamps_git_exactly_as_go_build() {
     Gobuildr::new(ws).build_ok(ws, &[".", "--buildvcs=true"]);
     fs::remove_file(ws.join(".gitignore")).unwrap();
     git(ws, &["commit", "-q", "-a", "-m", "two"]);
+    // Git's answers are in the link key, and --explain names them.
+    let out = Gobuildr::new(ws)
+        .args(["build", "-q", "--explain", "--buildvcs=true", "."])
+        .run();
+    let err = stderr(&out);
+    assert!(
+        err.contains("link example.com/fl")
+            && err.contains("build info changed")
+            && err.contains("vcs.revision="),
+        "{err}"
+    );
     let s = Gobuildr::new(ws).build_ok(ws, &[".", "--buildvcs=true"]);
     let (path, _, _) = s.outputs().into_values().next().unwrap();
     assert!(go_version_m(&ws.join(path)).contains("vcs.modified=false"));
