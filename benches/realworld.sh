@@ -36,6 +36,7 @@ if [ -z "$gobuildr" ]; then
   (cd "$root" && cargo build --release --quiet)
   gobuildr="$root/target/release/gobuildr"
 fi
+gobuildr=$(realpath "$gobuildr")
 mkdir -p "$results"
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/gobuildr-realworld.XXXXXX")
 trap 'chmod -R u+w "$scratch" 2>/dev/null; rm -rf "$scratch"' EXIT
@@ -99,7 +100,7 @@ while IFS=$'\t' read -r name modver packages flags; do
   cd "$ws"
   # Prime both module caches (not measured).
   GOMODCACHE="$gomodcache" go mod download >/dev/null
-  rm -rf "$primed"; run_gobuildr "$primed" "$scratch/out-prime" >/dev/null 2>&1
+  rm -rf "$primed"; run_gobuildr "$primed" "$scratch/out-prime" >/dev/null
   for run in $(seq 1 "$cold_runs"); do
     for tool in $( [ $((run % 2)) = 1 ] && echo "go gobuildr" || echo "gobuildr go"); do
       out="$scratch/out-$tool"; rm -rf "$out" "$scratch/cache-$tool"
@@ -107,7 +108,9 @@ while IFS=$'\t' read -r name modver packages flags; do
         sample "$name" go cold "$run" run_go "$scratch/cache-go" "$out"
       else
         mkdir -p "$scratch/cache-gobuildr"
-        cp -al "$primed/modcache-v1" "$primed/sumdb-v1" "$scratch/cache-gobuildr/"
+        for d in modcache-v1 sumdb-v1; do
+          [ ! -d "$primed/$d" ] || cp -al "$primed/$d" "$scratch/cache-gobuildr/"
+        done
         sample "$name" gobuildr cold "$run" run_gobuildr "$scratch/cache-gobuildr" "$out"
       fi
     done

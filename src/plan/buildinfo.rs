@@ -208,23 +208,6 @@ pub fn build_info(req: &InfoRequest) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn info_lines_read_back() {
-        let info = "path\tx\nmod\tx\t(devel)\t\nbuild\tvcs.revision=abc\nbuild\t-tags=\"a b\"\n";
-        let cfg = format!("packagefile x=y\n{}", super::modinfo_line(info));
-        assert_eq!(
-            super::info_lines(cfg.as_bytes()),
-            vec![
-                "mod\tx\t(devel)\t",
-                "build\tvcs.revision=abc",
-                "build\t-tags=\"a b\""
-            ]
-        );
-    }
-}
-
 /// The `modinfo` line of importcfg.link for this build info.
 pub fn modinfo_line(info: &str) -> String {
     let mut data = INFO_START.to_vec();
@@ -267,4 +250,21 @@ pub fn info_lines(importcfg: &[u8]) -> Vec<String> {
         .filter(|l| l.starts_with("mod\t") || l.starts_with("dep\t") || l.starts_with("build\t"))
         .map(str::to_string)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn info_lines_read_back() {
+        let info = "path\tx\nmod\tx\t(devel)\t\nbuild\tvcs.revision=abc\nbuild\t-tags=\"a b\"\n";
+        let cfg = format!("packagefile x=y\n{}", super::modinfo_line(info));
+        assert_eq!(
+            super::info_lines(cfg.as_bytes()),
+            vec![
+                "mod\tx\t(devel)\t",
+                "build\tvcs.revision=abc",
+                "build\t-tags=\"a b\""
+            ]
+        );
+    }
 }

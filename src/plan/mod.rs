@@ -254,6 +254,39 @@ const LINKOBJ: &str = "obj/_pkg_.a";
 /// The preprocessed PGO profile.
 const PREPROFILE: &str = "obj/pgo.preprofile";
 
+/// What a package needs that gobuildr does not build: cgo (go list hides
+/// cgo files when cgo is off: they are found behind its errors) and files
+/// for other compilers.
+fn unsupported_in(p: &Package) -> Vec<String> {
+    let mut cgo = match &p.error {
+        Some(_) if p.excluded_by_constraints() => vec![(p.import_path.clone(), p.cgo_ignored())],
+        _ => Vec::new(),
+    };
+    for e in &p.deps_errors {
+        let pkg = e.import_stack.last().cloned().unwrap_or_default();
+        cgo.push((pkg, crate::discover::cgo_files_behind(&e.err)));
+    }
+    let mut out: Vec<String> = cgo
+        .into_iter()
+        .filter(|(_, files)| !files.is_empty())
+        .map(|(pkg, files)| {
+            format!(
+                "package {pkg}: needs cgo ({} import \"C\"), which gobuildr does not build: it builds with CGO_ENABLED=0",
+                files.join(", ")
+            )
+        })
+        .collect();
+    if p.foreign_files() > 0 {
+        out.push(format!(
+            "package {}: {} cgo, C, C++, Objective-C, Fortran or SWIG files ({}) are not supported: gobuildr builds with CGO_ENABLED=0",
+            p.import_path,
+            p.foreign_files(),
+            p.foreign_names().join(", ")
+        ));
+    }
+    out
+}
+
 /// Reports errors in the packages a request needs, as go build does.
 fn check_errors(
     graph: &PackageGraph,
@@ -277,24 +310,9 @@ fn check_errors(
         if skip.contains(name) {
             continue;
         }
-        let mut cgo = match &p.error {
-            Some(_) if p.excluded_by_constraints() => {
-                vec![(p.import_path.clone(), p.cgo_ignored())]
-            }
-            _ => Vec::new(),
-        };
-        for e in &p.deps_errors {
-            let pkg = e.import_stack.last().cloned().unwrap_or_default();
-            cgo.push((pkg, crate::discover::cgo_files_behind(&e.err)));
-        }
-        cgo.retain(|(_, files)| !files.is_empty());
-        for (pkg, files) in &cgo {
-            unsupported.push(format!(
-                "package {pkg}: needs cgo ({} import \"C\"), which gobuildr does not build: it builds with CGO_ENABLED=0",
-                files.join(", ")
-            ));
-        }
-        if !cgo.is_empty() {
+        let refused = unsupported_in(p);
+        if !refused.is_empty() {
+            unsupported.extend(refused);
             continue;
         }
         if let Some(e) = &p.error {
@@ -307,20 +325,12 @@ fn check_errors(
         for e in &p.deps_errors {
             errors.push(relativize(&e.to_string()));
         }
-        if p.foreign_files() > 0 {
-            unsupported.push(format!(
-                "package {}: {} cgo, C, C++, Objective-C, Fortran or SWIG files ({}) are not supported: gobuildr builds with CGO_ENABLED=0",
-                p.import_path,
-                p.foreign_files(),
-                p.foreign_names().join(", ")
-            ));
-        }
-    }
-    if !unsupported.is_empty() {
-        unsupported.dedup();
-        return Err(PlanError::Unsupported(unsupported.join("\n")));
     }
     let mut seen = BTreeSet::new();
+    unsupported.retain(|e| seen.insert(e.clone()));
+    if !unsupported.is_empty() {
+        return Err(PlanError::Unsupported(unsupported.join("\n")));
+    }
     errors.retain(|e| seen.insert(e.clone()));
     if errors.is_empty() {
         Ok(skip)
