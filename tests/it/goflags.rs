@@ -559,3 +559,24 @@ fn godebug_defaults_from_go_mod_and_go_debug_lines_equal_go_build() {
         "{info}"
     );
 }
+
+#[test]
+fn stamps_compose_with_ldflags_x() {
+    let ws = flags_workspace();
+    let ws = ws.path();
+    write_files(
+        ws,
+        &[(
+            "gobuildr.toml",
+            "[stamp]\n\"main.msg\" = \"stamped\"\n\"main.version\" = \"from-stamp\"\n",
+        )],
+    );
+    // -ldflags come after the stamps: its -X wins for a variable both set.
+    let bin = same_as_go(
+        ws,
+        &["--ldflags=-X main.version=cli"],
+        &["-ldflags=-X=main.msg=stamped -X=main.version=from-stamp -X main.version=cli -buildid="],
+        &[],
+    );
+    assert_eq!(run_bin(&bin), "cli stamped 42");
+}
