@@ -322,12 +322,26 @@ impl Planner<'_> {
                 header_inputs.push(self.src_input(pkg, &layout, h)?);
             }
         }
+        let cx = PackageCx {
+            pkg,
+            layout,
+            base,
+            pkgpath,
+            trimpath,
+        };
         let symabis = if has_asm {
-            Some(self.plan_symabis(pkg, &layout, &base, &pkgpath, &trimpath, &header_inputs)?)
+            Some(self.plan_symabis(&cx, &header_inputs)?)
         } else {
             None
         };
-        let compile = self.plan_compile(pkg, &layout, &base, &pkgpath, &trimpath, symabis)?;
+        let compile = self.plan_compile(&cx, symabis)?;
+        let PackageCx {
+            layout,
+            base,
+            pkgpath,
+            trimpath,
+            ..
+        } = cx;
         let export = OutputRef {
             node: compile,
             name: EXPORT.into(),
@@ -381,15 +395,14 @@ impl Planner<'_> {
         }
     }
 
-    fn plan_symabis(
-        &mut self,
-        pkg: &Package,
-        layout: &Layout,
-        base: &ActionBase,
-        pkgpath: &str,
-        trimpath: &str,
-        headers: &[Input],
-    ) -> Result<NodeIndex, PlanError> {
+    fn plan_symabis(&mut self, cx: &PackageCx, headers: &[Input]) -> Result<NodeIndex, PlanError> {
+        let PackageCx {
+            pkg,
+            layout,
+            base,
+            pkgpath,
+            trimpath,
+        } = cx;
         let mut argv = self.asm_base_args(pkg, pkgpath, trimpath);
         argv.extend([
             "-gensymabis".into(),
@@ -556,13 +569,16 @@ impl Planner<'_> {
 
     fn plan_compile(
         &mut self,
-        pkg: &Package,
-        layout: &Layout,
-        base: &ActionBase,
-        pkgpath: &str,
-        trimpath: &str,
+        cx: &PackageCx,
         symabis: Option<NodeIndex>,
     ) -> Result<NodeIndex, PlanError> {
+        let PackageCx {
+            pkg,
+            layout,
+            base,
+            pkgpath,
+            trimpath,
+        } = cx;
         let mut argv = self.compile_flags(pkg, pkgpath, trimpath);
         let mut inputs = Vec::new();
         if let Some(node) = symabis {
@@ -787,6 +803,15 @@ fn variant_defines(p: &Platform) -> Vec<String> {
         }
         _ => vec![format!("{var}_{value}")],
     }
+}
+
+/// One package being planned: what its actions are made from.
+struct PackageCx<'p> {
+    pkg: &'p Package,
+    layout: Layout,
+    base: ActionBase,
+    pkgpath: String,
+    trimpath: String,
 }
 
 /// What every action of one package shares.

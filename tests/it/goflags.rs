@@ -268,9 +268,10 @@ fn gcflags_enter_exactly_the_keys_of_the_packages_they_match() {
     let ws = flags_workspace();
     let ws = ws.path();
     // New contents each run, so the first build here is not a cache hit.
+    // (A string the object keeps: a comment would compile to the same bytes.)
     let calc = ws.join("internal/calc/calc.go");
     let text = fs::read_to_string(&calc).unwrap();
-    fs::write(&calc, format!("{text}// {}\n", nonce())).unwrap();
+    fs::write(&calc, format!("{text}\nvar Run = \"{}\"\n", nonce())).unwrap();
     Gobuildr::new(ws).build_ok(ws, &["."]);
     let s = Gobuildr::new(ws).build_ok(ws, &[".", "--gcflags=./internal/...=-dwarf=false"]);
     let mut ran = s.executed_actions();
@@ -385,7 +386,9 @@ fn buildvcs_stamps_git_exactly_as_go_build() {
     // The tests' summaries are not the project's files.
     fs::write(ws.join(".git/info/exclude"), ".summary.json\n").unwrap();
     git(ws, &["add", "-A"]);
-    git(ws, &["commit", "-q", "-m", "one"]);
+    // Commits with fixed dates have the same hash every run: name the run.
+    let run = nonce();
+    git(ws, &["commit", "-q", "-m", &format!("one {run}")]);
     let vcs = ["--buildvcs=auto"];
     let go_vcs = ["-buildvcs=auto"];
     // No tag: a pseudo-version; then a tag; then uncommitted changes.
@@ -403,7 +406,7 @@ fn buildvcs_stamps_git_exactly_as_go_build() {
     // gobuildr's own output directory is not a modification.
     Gobuildr::new(ws).build_ok(ws, &[".", "--buildvcs=true"]);
     fs::remove_file(ws.join(".gitignore")).unwrap();
-    git(ws, &["commit", "-q", "-a", "-m", "two"]);
+    git(ws, &["commit", "-q", "-a", "-m", &format!("two {run}")]);
     // Git's answers are in the link key, and --explain names them.
     let out = Gobuildr::new(ws)
         .args(["build", "-q", "--explain", "--buildvcs=true", "."])
