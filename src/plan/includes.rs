@@ -56,12 +56,59 @@ fn normalise(rel: &Path) -> Option<String> {
 /// Scans the package's `.s` files and what they include, transitively.
 /// `limit` is the directory includes may not escape (the module root),
 /// `module` names it in the error.
-pub fn scan(
-    pkg_dir: &Path,
-    s_files: &[String],
-    limit: &Path,
-    module: &str,
-) -> Result<Includes, PlanError> {
+/// Where a scan looks and how far it may go.
+pub struct Search<'a> {
+    /// The user's relative `-I` directories (from -asmflags), in order.
+    pub dirs: &'a [String],
+    /// GOROOT's pkg/include: searched before the user's directories.
+    pub goroot_include: &'a Path,
+    /// The directory includes may not escape, and its name for messages.
+    pub limit: &'a Path,
+    pub limit_name: &'a str,
+}
+
+/// The relative `-I` directories of an assembler flag list
+/// (`-I dir`, `-I=dir`, `--I=dir`).
+pub fn relative_dirs(flags: &[String]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < flags.len() {
+        let f = flags[i].trim_start_matches('-');
+        let (at, dir) = match f.strip_prefix("I") {
+            Some("") if flags[i].starts_with('-') => (i + 1, flags.get(i + 1).cloned()),
+            Some(v) if flags[i].starts_with('-') && v.starts_with('=') => {
+                (i, Some(v[1..].to_string()))
+            }
+            _ => (i, None),
+        };
+        if let Some(d) = dir.filter(|d| !Path::new(d).is_absolute()) {
+            out.push((at, d));
+        }
+        i = at + 1;
+    }
+    out
+}
+
+/// Where `name` resolves, relative to the package directory, by the
+/// assembler's order: the package directory, GOROOT's pkg/include (staged
+/// apart: None), then the user's directories.
+fn resolve(pkg_dir: &Path, name: &str, search: &Search) -> Option<String> {
+    let here = normalise(Path::new(name))?;
+    if pkg_dir.join(&here).is_file() {
+        return Some(here);
+    }
+    if name == "go_asm.h" || search.goroot_include.join(name).is_file() {
+        return None;
+    }
+    search
+        .dirs
+        .iter()
+        .filter_map(|d| normalise(&Path::new(d).join(name)))
+        .find(|rel| pkg_dir.join(rel).is_file())
+}
+
+pub fn scan(pkg_dir: &Path, s_files: &[String], search: &Search) -> Result<Includes, PlanError> {
+    let (limit, module) = (search.limit, search.limit_name);
     let mut queue: Vec<String> = s_files.to_vec();
     let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
     let mut found = Includes::default();
@@ -75,11 +122,11 @@ pub fn scan(
             .lines()
             .filter_map(include_name)
         {
-            let Some(rel) = normalise(Path::new(name)) else {
+            let Some(rel) = resolve(pkg_dir, name, search) else {
                 continue;
             };
             let target = pkg_dir.join(&rel);
-            if !target.is_file() || seen.contains(&rel) {
+            if seen.contains(&rel) {
                 continue;
             }
             if !clean(&target).starts_with(clean(limit)) {
@@ -135,6 +182,15 @@ mod tests {
     }
 
     #[test]
+    fn include_flags() {
+        let f = |v: &[&str]| relative_dirs(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            f(&["-I", "../c", "-D=X", "-I=inc", "-I", "/abs"]),
+            vec![(1, "../c".to_string()), (3, "inc".to_string())]
+        );
+    }
+
+    #[test]
     fn cross_directory() {
         let t = tempfile::tempdir().unwrap();
         let m = t.path().join("mod");
@@ -153,14 +209,22 @@ mod tests {
         .unwrap();
         std::fs::write(m.join("math/fp/more.h"), "").unwrap();
         std::fs::write(m.join("dh/x/sub/s.h"), "").unwrap();
-        let inc = scan(&m.join("dh/x"), &["a.s".into()], &m, "mod").unwrap();
+        let goroot = t.path().join("goroot");
+        let limit_dh = m.join("dh");
+        let search = |limit: &'static str| Search {
+            dirs: &[],
+            goroot_include: &goroot,
+            limit: if limit == "mod" { &m } else { &limit_dh },
+            limit_name: limit,
+        };
+        let inc = scan(&m.join("dh/x"), &["a.s".into()], &search("mod")).unwrap();
         assert_eq!(inc.depth, 2);
         assert_eq!(
             inc.files,
             vec!["../../math/fp/fp.h", "../../math/fp/more.h", "sub/s.h"]
         );
         assert_eq!(prefix(&m.join("dh/x"), 2), "dh/x/");
-        let err = scan(&m.join("dh/x"), &["a.s".into()], &m.join("dh"), "mod/dh").unwrap_err();
+        let err = scan(&m.join("dh/x"), &["a.s".into()], &search("mod/dh")).unwrap_err();
         assert!(err.to_string().contains("outside mod/dh"), "{err}");
     }
 }

@@ -215,7 +215,13 @@ impl Planner<'_> {
         env
     }
 
-    fn asm_base_args(&self, pkg: &Package, pkgpath: &str, trimpath: &str) -> Vec<String> {
+    fn asm_base_args(
+        &self,
+        pkg: &Package,
+        layout: &Layout,
+        pkgpath: &str,
+        trimpath: &str,
+    ) -> Vec<String> {
         let p = &self.graph.platform;
         let mut args = vec![
             format!("{TOOLDIR}/{}", rules().asm.tool),
@@ -238,7 +244,17 @@ impl Planner<'_> {
         if pkg.standard && self.req.toolchain.at_least(&rules().asm.std_since) {
             args.push("-std".into());
         }
-        args.extend(self.user_flags(&self.req.flags.asmflags, pkg));
+        // The assembler runs in the sandbox, not the package directory: a
+        // relative -I names the staged copy of that directory.
+        let mut user = self.user_flags(&self.req.flags.asmflags, pkg);
+        for (at, dir) in includes::relative_dirs(&user) {
+            let staged = format!("{SB}/{}", layout.at(&dir));
+            user[at] = match user[at].split_once('=') {
+                Some((flag, _)) => format!("{flag}={staged}"),
+                None => staged,
+            };
+        }
+        args.extend(user);
         for d in variant_defines(p) {
             args.push("-D".into());
             args.push(d);
@@ -278,7 +294,19 @@ impl Planner<'_> {
             ),
             None => (self.req.root.to_path_buf(), "the workspace".to_string()),
         };
-        let includes = includes::scan(&pkg.dir, &pkg.s_files, &limit, &name)?;
+        let user = self.user_flags(&self.req.flags.asmflags, pkg);
+        let dirs: Vec<String> = includes::relative_dirs(&user)
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect();
+        let goroot_include = self.req.toolchain.goroot.join(&rules().asm.include_dir);
+        let search = includes::Search {
+            dirs: &dirs,
+            goroot_include: &goroot_include,
+            limit: &limit,
+            limit_name: &name,
+        };
+        let includes = includes::scan(&pkg.dir, &pkg.s_files, &search)?;
         Ok(Layout {
             prefix: includes::prefix(&pkg.dir, includes.depth),
             includes,
@@ -349,7 +377,7 @@ impl Planner<'_> {
         let mut objects = Vec::new();
         for s in &pkg.s_files {
             let obj = format!("obj/{}.o", s.trim_end_matches(".s"));
-            let mut argv = self.asm_base_args(pkg, &pkgpath, &trimpath);
+            let mut argv = self.asm_base_args(pkg, &layout, &pkgpath, &trimpath);
             argv.extend([
                 "-o".into(),
                 format!("{SB}/{obj}"),
@@ -403,7 +431,7 @@ impl Planner<'_> {
             pkgpath,
             trimpath,
         } = cx;
-        let mut argv = self.asm_base_args(pkg, pkgpath, trimpath);
+        let mut argv = self.asm_base_args(pkg, layout, pkgpath, trimpath);
         argv.extend([
             "-gensymabis".into(),
             "-o".into(),

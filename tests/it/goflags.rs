@@ -583,3 +583,46 @@ fn stamps_compose_with_ldflags_x() {
     );
     assert_eq!(run_bin(&bin), "cli stamped 42");
 }
+
+#[test]
+fn asmflags_include_directories_are_staged_and_keyed() {
+    let ws = tempfile::Builder::new()
+        .prefix("asmdir-")
+        .tempdir_in(scratch())
+        .unwrap();
+    let ws = ws.path();
+    let run = nonce();
+    write_files(
+        ws,
+        &[
+            ("go.mod", "module example.com/incdir\n\ngo 1.22\n"),
+            (
+                "main.go",
+                "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/incdir/asm/x\"\n)\n\nfunc main() { fmt.Println(x.Five()) }\n",
+            ),
+            ("asm/x/x.go", "package x\n\nfunc Five() int\n"),
+            ("asm/x/run.s", &format!("// {run}\n")),
+            (
+                "asm/x/x_amd64.s",
+                "#include \"textflag.h\"\n#include \"five.h\"\n\nTEXT ·Five(SB),NOSPLIT,$0-8\n\tMOVQ $FIVE, AX\n\tMOVQ AX, ret+0(FP)\n\tRET\n",
+            ),
+            ("common/five.h", "#define FIVE 5\n"),
+        ],
+    );
+    let flag = "-asmflags=example.com/incdir/...=-I ../../common";
+    let bin = same_as_go(ws, &[flag], &[flag], &[]);
+    assert_eq!(run_bin(&bin), "5");
+    fs::write(
+        ws.join("common/five.h"),
+        format!("#define FIVE 6 // {run}\n"),
+    )
+    .unwrap();
+    let s = Gobuildr::new(ws).build_ok(ws, &[".", flag]);
+    assert!(
+        s.executed_actions()
+            .contains(&("asm".into(), "example.com/incdir/asm/x".into())),
+        "a header found through -I is in the key"
+    );
+    let (path, _, _) = s.outputs().into_values().next().unwrap();
+    assert_eq!(run_bin(&ws.join(path)), "6");
+}
