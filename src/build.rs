@@ -26,6 +26,7 @@ use crate::rules::{rules, Platform};
 use crate::schedule::{self, Options};
 use crate::toolchain::{pin, Toolchain};
 use crate::workspace::config::Config;
+use crate::workspace::gomod::GoMod;
 use crate::workspace::label::{self, Label};
 use crate::workspace::tree::Tree;
 use crate::workspace::{RootKind, Workspace};
@@ -371,24 +372,16 @@ fn out_root(settings: &Settings, root: &Path) -> PathBuf {
 
 /// The version-control stamp, read once (None when go would not stamp).
 fn vcs_stamp(
-    settings: &Settings,
     flags: &BuildFlags,
     ws: &Workspace,
+    out_root: &Path,
 ) -> Result<Option<crate::vcs::Stamp>, Failure> {
+    // The module at the repository's top names the version (go reads it so).
     let module_path = crate::vcs::repo_of(&ws.root)
-        .and_then(|repo| std::fs::read_to_string(repo.join("go.mod")).ok())
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.trim().strip_prefix("module "))
-                .map(|m| m.trim().trim_matches('"').to_string())
-        });
-    crate::vcs::read(
-        flags.buildvcs,
-        &ws.root,
-        module_path.as_deref(),
-        &out_root(settings, &ws.root),
-    )
-    .map_err(|e| Failure::Environment(e.to_string()))
+        .and_then(|repo| GoMod::load(&repo.join("go.mod")).ok())
+        .map(|m| m.module);
+    crate::vcs::read(flags.buildvcs, &ws.root, module_path.as_deref(), out_root)
+        .map_err(|e| Failure::Environment(e.to_string()))
 }
 
 /// Discovery that fetches as it goes: the go.mod files first (the module
@@ -423,6 +416,9 @@ fn discover_fetching(
 struct Prepared {
     stamps: Vec<crate::stamp::Stamp>,
     flags: BuildFlags,
+    /// The output root, and where each target's binary goes.
+    out_root: PathBuf,
+    dests: Vec<PathBuf>,
     /// (name, start, seconds) of each phase, from the build's start.
     phases: Vec<(&'static str, f64, f64)>,
     ws: Workspace,
@@ -478,7 +474,8 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
 
     let sums = load_sums(&ws);
     let stamps = crate::stamp::resolve(&config.stamp, &ws.root)?;
-    let vcs = vcs_stamp(settings, &flags, &ws)?;
+    let out_root = out_root(settings, &ws.root);
+    let vcs = vcs_stamp(&flags, &ws, &out_root)?;
     let req = PlanRequest {
         stamps: &stamps,
         root: &ws.root,
@@ -495,22 +492,15 @@ fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure> {
         let roots = roots(&ws, g, &selected, &labels)?;
         plan::plan_platform(&mut plan, &req, g, &roots)?;
     }
-    // Two main packages with one name would overwrite each other.
-    let mut seen: BTreeMap<(String, String), &str> = BTreeMap::new();
-    for t in &plan.targets {
-        if let Some(other) = seen.insert((t.platform.to_string(), t.out_rel.clone()), &t.label) {
-            return Err(Failure::Usage(format!(
-                "{other} and {} both build a binary named {} for {}; build them separately or rename one",
-                t.label,
-                t.out_rel.rsplit('/').next().unwrap_or(""),
-                t.platform
-            )));
-        }
-    }
+    // Two binaries with one path would overwrite each other: refused
+    // before anything runs, for explain too.
+    let dests = destinations(settings, &plan, &out_root)?;
     phase("plan");
     Ok(Prepared {
         stamps,
         flags,
+        out_root,
+        dests,
         phases,
         ws,
         cache,
@@ -601,6 +591,8 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     let Prepared {
         stamps,
         flags,
+        out_root,
+        dests,
         phases,
         ws,
         cache,
@@ -608,8 +600,6 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         platforms,
         plan,
     } = prepare(settings, start)?;
-    let out_root = out_root(settings, &ws.root);
-    let dests = destinations(settings, &plan, &out_root)?;
     let mut exec = Executor::new(&cache, &toolchain);
     exec.shuffle = settings.shuffle;
     let schedule_start = start.elapsed().as_secs_f64();
@@ -798,7 +788,7 @@ fn destinations(
     for (t, d) in plan.targets.iter().zip(&dests) {
         if let Some(other) = seen.insert(d, t) {
             return Err(Failure::Usage(format!(
-                "{} for {} and {} for {} would both be written to {}",
+                "{} for {} and {} for {} would both be written to {}; build them separately or rename one",
                 other.label,
                 other.platform,
                 t.label,
