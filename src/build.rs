@@ -719,7 +719,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
             &started,
             &now(std::time::SystemTime::now()),
         );
-        crate::cache::write_atomic(
+        crate::fsutil::write_atomic(
             path,
             &serde_json::to_vec_pretty(&statement)
                 .map_err(|e| Failure::Environment(e.to_string()))?,
@@ -728,7 +728,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     if let Some(path) = &settings.summary_json {
         let json =
             serde_json::to_vec_pretty(&summary).map_err(|e| Failure::Environment(e.to_string()))?;
-        crate::cache::write_atomic(path, &json)?;
+        crate::fsutil::write_atomic(path, &json)?;
     }
     for s in &plan.skipped {
         eprintln!(

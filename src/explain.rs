@@ -465,8 +465,8 @@ impl History {
             }
             // The history is a diagnostic aid; failing to save it is harmless.
             if let Ok(data) = serde_json::to_vec(&history) {
-                let _ = crate::cache::write_atomic(&self.path, &data);
-                let _ = crate::cache::write_atomic(&self.fingerprint_path, fingerprint.as_bytes());
+                let _ = crate::fsutil::write_atomic(&self.path, &data);
+                let _ = crate::fsutil::write_atomic(&self.fingerprint_path, fingerprint.as_bytes());
             }
         }
         out

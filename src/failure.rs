@@ -59,6 +59,12 @@ impl From<crate::cache::CacheError> for Failure {
     }
 }
 
+impl From<crate::fsutil::FsError> for Failure {
+    fn from(e: crate::fsutil::FsError) -> Self {
+        Failure::Environment(e.to_string())
+    }
+}
+
 impl From<crate::toolchain::ToolchainError> for Failure {
     fn from(e: crate::toolchain::ToolchainError) -> Self {
         match e {

@@ -10,7 +10,7 @@ use gobuildr::failure::Failure;
 fn run() -> Result<(), Failure> {
     let cli = args::Cli::parse_from(args::go_style(std::env::args()));
     if let Some(w) = &cli.tool_wrapper {
-        gobuildr::toolchain::use_wrapper(w.clone());
+        gobuildr::toolenv::use_wrapper(w.clone());
     }
     if let Some(dir) = &cli.rules {
         gobuildr::rules::use_rules_from(dir).map_err(|e| Failure::Usage(e.to_string()))?;

@@ -17,12 +17,12 @@
 //! it becomes a miss.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::digest::{ActionKey, FileDigest, StatCache};
+use crate::fsutil::{write_atomic, FsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -31,6 +31,15 @@ pub enum CacheError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl From<FsError> for CacheError {
+    fn from(e: FsError) -> CacheError {
+        CacheError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
@@ -143,7 +152,7 @@ impl Cache {
         fs::set_permissions(path, perm).map_err(io_err(path))?;
         if fs::rename(path, &dest).is_err() {
             // Another filesystem (should not happen): copy atomically.
-            self.write_atomic(&dest, &fs::read(path).map_err(io_err(path))?)?;
+            write_atomic(&dest, &fs::read(path).map_err(io_err(path))?)?;
         }
         self.stats.remember(&dest, digest).map_err(io_err(&dest))?;
         Ok((digest, size))
@@ -207,26 +216,8 @@ impl Cache {
             path: self.action_path(k),
             source: e.into(),
         })?;
-        self.write_atomic(&self.action_path(k), &data)
+        Ok(write_atomic(&self.action_path(k), &data)?)
     }
 
-    /// Writes `data` to `dest` through a temp file in the same directory.
-    pub fn write_atomic(&self, dest: &Path, data: &[u8]) -> Result<(), CacheError> {
-        write_atomic(dest, data)
-    }
 }
 
-/// Writes a file so that readers see either the old contents or the new,
-/// never a partial file: temp file in the same directory, then rename. No
-/// fsync: a torn file after a power loss fails its digest check on read.
-pub fn write_atomic(dest: &Path, data: &[u8]) -> Result<(), CacheError> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir))?;
-    tmp.write_all(data).map_err(io_err(dest))?;
-    tmp.persist(dest).map_err(|e| CacheError::Io {
-        path: dest.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
-}

@@ -232,7 +232,7 @@ impl StatCache {
                 .map_err(|_| std::io::Error::other("stat cache lock poisoned"))?;
             serde_json::to_vec(&*entries)?
         };
-        crate::cache::write_atomic(file, &data).map_err(std::io::Error::other)
+        crate::fsutil::write_atomic(file, &data).map_err(std::io::Error::other)
     }
 }
 

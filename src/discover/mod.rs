@@ -2,7 +2,7 @@
 //! environment, turned into a package graph.
 //!
 //! Invariant: `go list` never sees the caller's environment (see
-//! `toolchain::go_command_env`), so the graph depends only on the sources,
+//! `toolenv::go_command_env`), so the graph depends only on the sources,
 //! the toolchain, the platform and the tags. The result is cached under
 //! `discover-v1/`, keyed by all of those ([`cache_key`]): every file of the
 //! workspace by content (go.mod and go.work by meaning), so an unchanged
@@ -17,7 +17,8 @@ use crate::cache::Cache;
 use crate::digest::{kind, Digest, KeyEncoder};
 use crate::goflags::BuildFlags;
 use crate::rules::Platform;
-use crate::toolchain::{go_command_env, Toolchain};
+use crate::toolchain::Toolchain;
+use crate::toolenv::go_command_env;
 use crate::workspace::gomod;
 use crate::workspace::tree::Tree;
 use crate::workspace::WorkspaceError;
@@ -435,7 +436,7 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
             if clean {
                 if let Ok(data) = serde_json::to_vec(&list) {
                     // Losing this only costs a go list next time.
-                    let _ = crate::cache::write_atomic(&path, &data);
+                    let _ = crate::fsutil::write_atomic(&path, &data);
                 }
             }
             list
@@ -447,7 +448,7 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
 /// Runs `go list` once for all requested directories on one platform.
 fn go_list(req: &Request) -> Result<Vec<Package>, DiscoverError> {
     let platform = req.platform.to_string();
-    let mut cmd = crate::toolchain::command(&req.toolchain.go);
+    let mut cmd = crate::toolenv::command(&req.toolchain.go);
     cmd.current_dir(req.root)
         .env_clear()
         .envs(go_command_env(req.cache.root()))

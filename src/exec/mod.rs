@@ -256,7 +256,7 @@ impl<'a> Executor<'a> {
 
     fn spawn(&self, action: &Action, sb: &Path) -> Result<(bool, String), ExecError> {
         let argv: Vec<String> = action.argv.iter().map(|a| self.substitute(a, sb)).collect();
-        let mut cmd = crate::toolchain::command(Path::new(&argv[0]));
+        let mut cmd = crate::toolenv::command(Path::new(&argv[0]));
         cmd.args(&argv[1..])
             .current_dir(sb)
             .env_clear()

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::toolchain::go_command_env;
+use crate::toolenv::go_command_env;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -218,7 +218,7 @@ fn lock_version(dir: &Path, version: &str) -> Result<VersionLock, FetchError> {
 }
 
 fn write_atomic(dest: &Path, data: &[u8]) -> Result<(), FetchError> {
-    crate::cache::write_atomic(dest, data).map_err(|e| FetchError::Io {
+    crate::fsutil::write_atomic(dest, data).map_err(|e| FetchError::Io {
         path: dest.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
     })
@@ -289,7 +289,7 @@ impl Fetcher<'_> {
         version: &str,
         file: &str,
     ) -> Result<(Vec<u8>, String), String> {
-        let mut cmd = crate::toolchain::command(self.go);
+        let mut cmd = crate::toolenv::command(self.go);
         cmd.args(["mod", "download", &format!("{module}@{version}")])
             .env_clear()
             .envs(go_command_env(self.scratch))

@@ -50,7 +50,7 @@ impl Trace {
         });
     }
 
-    pub fn write(&self, path: &Path) -> Result<(), crate::cache::CacheError> {
+    pub fn write(&self, path: &Path) -> Result<(), crate::fsutil::FsError> {
         let mut events: Vec<serde_json::Value> = vec![serde_json::json!({
             "name": "thread_name", "ph": "M", "pid": 1, "tid": PHASE_TRACK, "args": {"name": "phases"}
         })];
@@ -74,6 +74,6 @@ impl Trace {
             &serde_json::json!({ "traceEvents": events, "displayTimeUnit": "ms" }),
         )
         .unwrap_or_default();
-        crate::cache::write_atomic(path, &data)
+        crate::fsutil::write_atomic(path, &data)
     }
 }

@@ -260,7 +260,7 @@ impl Database {
         let record = Record::parse(text, module, version).ok_or_else(malformed)?;
         let tree = self.open_tree(note)?;
         self.advance(tree, Some((id, text.as_bytes())), module, version)?;
-        crate::cache::write_atomic(&cached, text.as_bytes())
+        crate::fsutil::write_atomic(&cached, text.as_bytes())
             .map_err(|e| io(&cached)(std::io::Error::other(e.to_string())))?;
         Ok(record)
     }
@@ -432,7 +432,7 @@ impl Database {
     /// Caches tiles and the head that a proof just used.
     fn store_proved(&self, tiles: &[(Tile, Vec<u8>)], newest: Tree) -> Result<(), SumdbError> {
         let write = |path: PathBuf, data: &[u8]| {
-            crate::cache::write_atomic(&path, data)
+            crate::fsutil::write_atomic(&path, data)
                 .map_err(|e| io(&path)(std::io::Error::other(e.to_string())))
         };
         for (tile, data) in tiles {

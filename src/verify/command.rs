@@ -399,7 +399,7 @@ pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
     };
     if let Some(path) = &args.manifest {
         let data = serde_json::to_vec_pretty(&this).map_err(could_not)?;
-        crate::cache::write_atomic(path, &data)?;
+        crate::fsutil::write_atomic(path, &data)?;
     }
     if let Some(path) = &args.against {
         let theirs: Manifest = std::fs::read(path).map_err(could_not).and_then(|d| {
@@ -429,7 +429,7 @@ pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
             &started,
             &finished,
         );
-        crate::cache::write_atomic(
+        crate::fsutil::write_atomic(
             path,
             &serde_json::to_vec_pretty(&statement).map_err(could_not)?,
         )?;

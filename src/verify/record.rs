@@ -50,7 +50,7 @@ pub fn write(
     plan: &Plan,
     run: &Run,
     cx: &Context,
-) -> Result<(), crate::cache::CacheError> {
+) -> Result<(), crate::fsutil::FsError> {
     let (root, toolchain, tags, stamps, out_root) =
         (cx.root, cx.toolchain, cx.tags, cx.stamps, cx.out_root);
     let order = petgraph::algo::toposort(&plan.graph, None).unwrap_or_default();
@@ -87,5 +87,5 @@ pub fn write(
         actions,
     };
     let data = serde_json::to_vec(&file).unwrap_or_default();
-    crate::cache::write_atomic(path, &data)
+    crate::fsutil::write_atomic(path, &data)
 }
