@@ -327,13 +327,27 @@ fn diff(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
 
 type Lists = (Vec<String>, Vec<String>);
 
-/// Pushes `make(removed, added)` when the lists differ.
+/// How a list changed: the entries only in one of them, or, when only the
+/// order differs, both lists whole.
+fn changed(old: &[String], new: &[String]) -> Option<Lists> {
+    if old == new {
+        return None;
+    }
+    let (removed, added) = diff(old, new);
+    Some(if removed.is_empty() && added.is_empty() {
+        (old.to_vec(), new.to_vec())
+    } else {
+        (removed, added)
+    })
+}
+
+/// Pushes `make(removed, added)` for a change.
 fn push_diff(
     out: &mut Vec<MissReason>,
-    (removed, added): Lists,
+    change: Option<Lists>,
     make: fn(Vec<String>, Vec<String>) -> MissReason,
 ) {
-    if !removed.is_empty() || !added.is_empty() {
+    if let Some((removed, added)) = change {
         out.push(make(removed, added));
     }
 }
@@ -399,27 +413,36 @@ fn list_changes(
     use MissReason::*;
     let [argv, platform_env, env, tool_env, outputs] = now;
     let mut out = Vec::new();
-    push_diff(&mut out, diff(&was.argv, argv), |removed, added| {
+    push_diff(&mut out, changed(&was.argv, argv), |removed, added| {
         FlagsChanged { removed, added }
     });
-    let (gone, came) = diff(&was.platform_env, platform_env);
+    let platform = changed(&was.platform_env, platform_env);
     // The action's env repeats the platform variables: name them once.
-    let (mut removed, mut added) = diff(&was.env, env);
-    removed.retain(|e| !gone.contains(e));
-    added.retain(|e| !came.contains(e));
-    push_diff(&mut out, (gone, came), |removed, added| {
-        PlatformEnvChanged { removed, added }
+    let env = changed(&was.env, env).and_then(|(mut removed, mut added)| {
+        if let Some((gone, came)) = &platform {
+            removed.retain(|e| !gone.contains(e));
+            added.retain(|e| !came.contains(e));
+        }
+        (!removed.is_empty() || !added.is_empty()).then_some((removed, added))
     });
-    push_diff(&mut out, (removed, added), |removed, added| EnvChanged {
+    push_diff(&mut out, platform, |removed, added| PlatformEnvChanged {
         removed,
         added,
     });
-    push_diff(&mut out, diff(&was.tool_env, tool_env), |removed, added| {
-        ToolEnvChanged { removed, added }
+    push_diff(&mut out, env, |removed, added| EnvChanged {
+        removed,
+        added,
     });
-    push_diff(&mut out, diff(&was.outputs, outputs), |removed, added| {
-        OutputsChanged { removed, added }
-    });
+    push_diff(
+        &mut out,
+        changed(&was.tool_env, tool_env),
+        |removed, added| ToolEnvChanged { removed, added },
+    );
+    push_diff(
+        &mut out,
+        changed(&was.outputs, outputs),
+        |removed, added| OutputsChanged { removed, added },
+    );
     out
 }
 
@@ -785,6 +808,15 @@ mod tests {
             |k| k.tool_env[1] = "LC_ALL=C.UTF-8".into(),
             ToolEnvChanged { removed, added },
         );
+    }
+
+    #[test]
+    fn tool_env_order() {
+        let (removed, added) = lists(
+            &["GOTOOLCHAIN=local", "LC_ALL=C"],
+            &["LC_ALL=C", "GOTOOLCHAIN=local"],
+        );
+        names(|k| k.tool_env.swap(0, 1), ToolEnvChanged { removed, added });
     }
 
     #[test]
