@@ -119,7 +119,8 @@ pub struct Rules {
     pub pgo: PgoRule,
     pub platforms: PlatformTable,
     pub tools: ToolsRule,
-    /// The text of each rule file in effect (part of the keys, by digest).
+    /// The text of each rule file in effect (a kind's rule file enters its
+    /// keys by digest).
     pub texts: BTreeMap<&'static str, String>,
     /// The digest of each text, computed once rather than per action key.
     pub digests: BTreeMap<&'static str, FileDigest>,

@@ -165,7 +165,7 @@ mod tests {
 
     /// A fixed, fully specified set of ingredients (nothing read from the
     /// rules in effect).
-    pub(crate) fn fixed() -> KeyIngredients {
+    fn fixed() -> KeyIngredients {
         KeyIngredients {
             kind: ActionKind::Compile,
             rule: FileDigest::of_bytes(b"tool = \"compile\"\n"),
