@@ -1,14 +1,18 @@
 //! Micro-benchmarks of the two inner loops of every build: hashing file
-//! contents (`FileDigest`) and encoding action keys (`KeyEncoder`).
+//! contents (`FileDigest`) and computing action keys through the one
+//! recipe, `plan::KeyIngredients` (gathering the ingredients of an action,
+//! then encoding them).
 //!
 //! Run: `cargo bench --bench keys` (add `-- --quick` for a fast pass).
-//! Uses only the public API of `gobuildr::digest`.
+//! Uses only the public API of `gobuildr`.
 
 use std::hint::black_box;
 use std::io::Write;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use gobuildr::digest::{kind, FileDigest, KeyEncoder};
+use gobuildr::digest::{kind, ActionKey, FileDigest, KeyEncoder, ToolchainId};
+use gobuildr::plan::{Action, ActionKind, Input, KeyIngredients, Source};
+use gobuildr::rules::Platform;
 
 /// Deterministic, incompressible-looking bytes (xorshift), so the numbers do
 /// not depend on an allocator handing back zeroed pages.
@@ -57,9 +61,6 @@ fn hashing(c: &mut Criterion) {
     drop(file);
 }
 
-/// The rule text a compile key carries (the real file, read at build time).
-const COMPILE_RULE: &str = include_str!("../rules/compile.toml");
-
 /// argv of a realistic compile action (placeholders as the planner writes
 /// them), with `n_files` source files at the end.
 fn compile_argv(n_files: usize) -> Vec<String> {
@@ -92,96 +93,92 @@ fn compile_argv(n_files: usize) -> Vec<String> {
     argv
 }
 
-/// (sandbox path, digest) inputs: `n_archives` imported packages and
-/// `n_files` sources, plus the generated importcfg.
-fn inputs(n_archives: usize, n_files: usize) -> Vec<(String, FileDigest)> {
-    let mut v = Vec::new();
+/// A compile action with `n_archives` imported packages and `n_files`
+/// sources, plus the generated importcfg, and the digests of its inputs.
+fn action(n_archives: usize, n_files: usize) -> (Action, Vec<FileDigest>) {
+    let mut inputs = Vec::new();
+    let mut digests = Vec::new();
+    let mut add = |at: String, source: Source| {
+        digests.push(FileDigest::of_bytes(at.as_bytes()));
+        inputs.push(Input {
+            at,
+            source,
+            writable: false,
+        });
+    };
     for i in 0..n_archives {
-        let p = format!("pkg/example.com/proj/internal/dep{i:03}.a");
-        v.push((p.clone(), FileDigest::of_bytes(p.as_bytes())));
+        let at = format!("pkg/example.com/proj/internal/dep{i:03}.a");
+        add(at, Source::Generated(Vec::new()));
     }
-    v.push((
+    add(
         "obj/importcfg".to_string(),
-        FileDigest::of_bytes(b"# import config\n"),
-    ));
+        Source::Generated(b"# import config\n".to_vec()),
+    );
     for i in 0..n_files {
-        let p = format!("src/file_{i:02}.go");
-        v.push((p.clone(), FileDigest::of_bytes(p.as_bytes())));
+        add(format!("src/file_{i:02}.go"), Source::Generated(Vec::new()));
     }
-    v
+    let action = Action {
+        kind: ActionKind::Compile,
+        package: "example.com/proj/internal/server".to_string(),
+        platform: Platform::new("linux", "amd64", None),
+        argv: compile_argv(n_files),
+        env: [
+            ("GOOS", "linux"),
+            ("GOARCH", "amd64"),
+            ("GOAMD64", "v1"),
+            ("CGO_ENABLED", "0"),
+            ("GOROOT", "${GOROOT}"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        inputs,
+        outputs: vec!["obj/export.a".to_string(), "obj/_pkg_.a".to_string()],
+        src_display: String::new(),
+        src_link: None,
+        module: None,
+    };
+    (action, digests)
 }
 
-/// Encodes a key the way `plan::Action::key` does: kind, rule text,
-/// toolchain, platform, argv, env, outputs, then every input.
-fn encode(
-    toolchain: &FileDigest,
-    argv: &[String],
-    env: &[String],
-    inputs: &[(String, FileDigest)],
-) -> gobuildr::digest::ActionKey {
-    let mut e = KeyEncoder::<kind::Action>::new("action");
-    e.str("kind", "compile")
-        .str("rule", COMPILE_RULE)
-        .digest("toolchain", toolchain)
-        .str("platform", "linux/amd64")
-        .strs(
-            "platform-env",
-            &["GOOS=linux", "GOARCH=amd64", "GOAMD64=v1"],
-        )
-        .strs("argv", argv)
-        .strs("env", env)
-        .strs("outputs", &["obj/_pkg_.a"]);
-    for (at, d) in inputs {
-        e.str("input", at).digest("content", d);
-    }
-    e.finish()
+/// The key, as `plan::Action::key` computes it.
+fn key(action: &Action, toolchain: &ToolchainId, digests: &[FileDigest]) -> ActionKey {
+    KeyIngredients::of(action, toolchain, digests).key()
 }
 
 fn keys(c: &mut Criterion) {
-    let toolchain = FileDigest::of_bytes(b"toolchain identity");
-    let env: Vec<String> = [
-        "GOOS=linux",
-        "GOARCH=amd64",
-        "GOAMD64=v1",
-        "CGO_ENABLED=0",
-        "GOROOT=${GOROOT}",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let toolchain = KeyEncoder::<kind::Toolchain>::new("toolchain identity").finish();
 
     let mut g = c.benchmark_group("action_key");
     // A typical compile: 12 sources (30 argv strings), 8 imports (20 inputs
     // with the importcfg).
-    let argv = compile_argv(12);
-    let ins = inputs(7, 12);
-    assert_eq!(argv.len(), 30);
-    assert_eq!(ins.len(), 20);
+    let (compile, digests) = action(7, 12);
+    assert_eq!(compile.argv.len(), 30);
+    assert_eq!(compile.inputs.len(), 20);
     g.bench_function("compile_30argv_20inputs", |b| {
-        b.iter(|| encode(&toolchain, black_box(&argv), &env, black_box(&ins)))
+        b.iter(|| key(black_box(&compile), &toolchain, black_box(&digests)))
     });
     // A link-sized input list: one archive per transitive dependency.
-    let link_ins = inputs(300, 0);
-    let link_argv = compile_argv(0);
+    let (link, link_digests) = action(300, 0);
     g.bench_function("link_300inputs", |b| {
-        b.iter(|| encode(&toolchain, &link_argv, &env, black_box(&link_ins)))
+        b.iter(|| key(black_box(&link), &toolchain, black_box(&link_digests)))
     });
-    // Building the inputs too (allocation of strings and digests of
-    // generated files), as the scheduler does per ready action.
+    // Building the action too (allocation of strings and digests), as the
+    // planner and scheduler do per action.
     g.bench_function("compile_with_input_setup", |b| {
         b.iter_batched(
-            || (compile_argv(12), inputs(7, 12)),
-            |(argv, ins)| encode(&toolchain, &argv, &env, &ins),
+            || action(7, 12),
+            |(a, d)| key(&a, &toolchain, &d),
             BatchSize::SmallInput,
         )
     });
     g.finish();
 
     c.bench_function("key_hex_round_trip", |b| {
-        let k = encode(&toolchain, &argv, &env, &ins);
+        let k = key(&compile, &toolchain, &digests);
         b.iter(|| {
             let hex = black_box(&k).to_hex();
-            gobuildr::digest::ActionKey::from_hex(&hex)
+            ActionKey::from_hex(&hex)
         })
     });
 }

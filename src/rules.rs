@@ -2,8 +2,9 @@
 //!
 //! Each action kind has one rule file; its full text is part of the key of
 //! every action of that kind, so editing a rule re-runs exactly the actions
-//! it shapes. The platform table (variants, defaults, pie platforms) lives
-//! here too. Logic that decides flags per package stays in `plan`.
+//! it shapes. The platform table (variants, defaults, pie platforms) and the
+//! fixed tool environment (`tools.toml`) live here too. Logic that decides
+//! flags per package stays in `plan`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,12 +13,15 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use crate::digest::FileDigest;
+
 pub const COMPILE_TOML: &str = include_str!("../rules/compile.toml");
 pub const ASM_TOML: &str = include_str!("../rules/asm.toml");
 pub const PACK_TOML: &str = include_str!("../rules/pack.toml");
 pub const LINK_TOML: &str = include_str!("../rules/link.toml");
 pub const PGO_TOML: &str = include_str!("../rules/pgo.toml");
 pub const PLATFORMS_TOML: &str = include_str!("../rules/platforms.toml");
+pub const TOOLS_TOML: &str = include_str!("../rules/tools.toml");
 
 #[derive(Debug, Deserialize)]
 pub struct CompileRule {
@@ -68,6 +72,37 @@ pub struct Variant {
     pub values: Vec<String>,
 }
 
+/// What every tool runs with (`tools.toml`).
+#[derive(Debug, Deserialize)]
+pub struct ToolsRule {
+    /// `[env]`, in file order: the order is part of every key.
+    #[serde(deserialize_with = "ordered")]
+    pub env: Vec<(String, String)>,
+}
+
+/// A table of strings as (key, value) pairs in document order (a map type
+/// would sort them).
+fn ordered<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    struct Pairs;
+    impl<'de> serde::de::Visitor<'de> for Pairs {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a table of strings")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(pair) = m.next_entry()? {
+                out.push(pair);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Pairs)
+}
+
 #[derive(Debug, Deserialize)]
 pub struct PlatformTable {
     pub variants: BTreeMap<String, Variant>,
@@ -83,8 +118,12 @@ pub struct Rules {
     pub link: LinkRule,
     pub pgo: PgoRule,
     pub platforms: PlatformTable,
-    /// The text of each rule file in effect (part of the keys).
+    pub tools: ToolsRule,
+    /// The text of each rule file in effect (a kind's rule file enters its
+    /// keys by digest).
     pub texts: BTreeMap<&'static str, String>,
+    /// The digest of each text, computed once rather than per action key.
+    pub digests: BTreeMap<&'static str, FileDigest>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,13 +133,14 @@ pub struct RulesError {
     msg: String,
 }
 
-const FILES: [(&str, &str); 6] = [
+const FILES: [(&str, &str); 7] = [
     ("compile.toml", COMPILE_TOML),
     ("asm.toml", ASM_TOML),
     ("pack.toml", PACK_TOML),
     ("link.toml", LINK_TOML),
     ("pgo.toml", PGO_TOML),
     ("platforms.toml", PLATFORMS_TOML),
+    ("tools.toml", TOOLS_TOML),
 ];
 
 static RULES: OnceLock<Rules> = OnceLock::new();
@@ -133,6 +173,11 @@ fn load(dir: Option<&Path>) -> Result<Rules, RulesError> {
         link: parse(&texts, "link.toml")?,
         pgo: parse(&texts, "pgo.toml")?,
         platforms: parse(&texts, "platforms.toml")?,
+        tools: parse(&texts, "tools.toml")?,
+        digests: texts
+            .iter()
+            .map(|(name, text)| (*name, FileDigest::of_bytes(text.as_bytes())))
+            .collect(),
         texts,
     })
 }
@@ -320,6 +365,25 @@ mod tests {
         let r = rules();
         assert_eq!(r.compile.tool, "compile");
         assert_eq!(r.platforms.first_class.len(), 8);
+    }
+
+    #[test]
+    fn tool_env_keeps_file_order() {
+        let names: Vec<&str> = rules().tools.env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "GOTOOLCHAIN",
+                "GOFLAGS",
+                "GOPROXY",
+                "GOENV",
+                "GO111MODULE",
+                "TZ",
+                "LC_ALL",
+                "PATH"
+            ]
+        );
+        assert_eq!(rules().tools.env[7].1, "/usr/bin:/bin");
     }
 
     #[test]

@@ -6,11 +6,14 @@
 //! ordered, length-prefixed, versioned blake3 stream, so that two different
 //! field sequences can never encode to the same bytes.
 //!
-//! What goes into an action key (keep in step with DESIGN.md):
-//! - in: [`KEY_FORMAT_VERSION`]; the rule text of the action's kind; the
+//! What goes into an action key (`plan::KeyIngredients`, the one recipe;
+//! keep in step with docs/design.md):
+//! - in: [`KEY_FORMAT_VERSION`] and the action key domain's own version;
+//!   the kind and the digest of its rule text; the
 //!   toolchain identity; the tool argv with the sandbox root replaced by a
-//!   placeholder; the fixed environment; the platform tuple (GOOS, GOARCH,
-//!   variant, CGO_ENABLED); every input as (sandbox-relative path, content
+//!   placeholder; the action's environment; the fixed tool environment
+//!   (`rules/tools.toml`); the platform tuple (GOOS, GOARCH, variant,
+//!   CGO_ENABLED); the outputs; every input as (sandbox-relative path, content
 //!   digest); generated files (importcfg, embedcfg, importcfg.link with the
 //!   build info) by content. Build tags enter through what they change: the
 //!   files go list selects (inputs) and the build info of links (`-tags=`),
@@ -109,6 +112,13 @@ impl<K> Digest<K> {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.bytes
     }
+
+    /// The first 12 hex digits, for messages.
+    pub fn short(&self) -> String {
+        let mut hex = self.to_hex();
+        hex.truncate(12);
+        hex
+    }
 }
 
 impl<K> serde::Serialize for Digest<K> {
@@ -194,10 +204,15 @@ impl<K> KeyEncoder<K> {
         self.bytes(tag, value.as_bytes())
     }
 
+    /// A count, for lists of composite items (each item's fields follow).
+    pub fn count(&mut self, tag: &str, n: usize) -> &mut Self {
+        self.bytes(tag, &(n as u64).to_le_bytes())
+    }
+
     /// A list is its length followed by its items, so `["a b"]` and
     /// `["a", "b"]` differ.
     pub fn strs<S: AsRef<str>>(&mut self, tag: &str, values: &[S]) -> &mut Self {
-        self.bytes(tag, &(values.len() as u64).to_le_bytes());
+        self.count(tag, values.len());
         for v in values {
             self.str(tag, v.as_ref());
         }

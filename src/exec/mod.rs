@@ -20,7 +20,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::cache::{Cache, OutputEntry};
 use crate::digest::{ActionKey, FileDigest};
-use crate::plan::{Action, Source, GOROOT, SB, TOOLDIR, TOOL_ENV};
+use crate::plan::{tool_env, Action, Source, GOROOT, SB, TOOLDIR};
 use crate::toolchain::Toolchain;
 
 #[derive(Debug, thiserror::Error)]
@@ -260,7 +260,7 @@ impl<'a> Executor<'a> {
         cmd.args(&argv[1..])
             .current_dir(sb)
             .env_clear()
-            .envs(TOOL_ENV)
+            .envs(tool_env())
             // An empty HOME: the tools need none, and with one the Go
             // telemetry code creates config files in every sandbox (measured:
             // a third of the extra inode churn of a cold build).

@@ -10,14 +10,17 @@
 
 pub mod buildinfo;
 mod includes;
+mod keys;
 mod planner;
+
+pub use keys::{KeyIngredients, KeyInput, ACTION_KEY_DOMAIN};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use petgraph::graph::{DiGraph, NodeIndex};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::digest::{kind, FileDigest, KeyEncoder, StatCache};
 use crate::discover::{Package, PackageGraph};
@@ -27,24 +30,21 @@ use crate::rules::{rules, Platform};
 use crate::toolchain::Toolchain;
 use crate::workspace::label;
 
-/// Environment every tool gets besides its action's own (platform,
-/// GOROOT); part of every key.
-pub const TOOL_ENV: [(&str, &str); 8] = [
-    ("GOTOOLCHAIN", "local"),
-    ("GOFLAGS", ""),
-    ("GOPROXY", "off"),
-    ("GOENV", "off"),
-    ("GO111MODULE", "on"),
-    ("TZ", "UTC"),
-    ("LC_ALL", "C"),
-    ("PATH", "/usr/bin:/bin"),
-];
+/// The environment every tool gets besides its action's own (platform,
+/// GOROOT): `[env]` of `rules/tools.toml`, in file order; part of every key.
+pub fn tool_env() -> impl Iterator<Item = (&'static str, &'static str)> {
+    rules()
+        .tools
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+}
 
 pub const SB: &str = "${SB}";
 pub const TOOLDIR: &str = "${TOOLDIR}";
 pub const GOROOT: &str = "${GOROOT}";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum ActionKind {
     Symabis,
@@ -69,16 +69,33 @@ impl fmt::Display for ActionKind {
 }
 
 impl ActionKind {
-    /// The rule text that shapes actions of this kind (part of their keys).
-    pub fn rule_text(self) -> &'static str {
-        let file = match self {
+    /// The rule file that shapes actions of this kind.
+    fn rule_file(self) -> &'static str {
+        match self {
             ActionKind::Symabis | ActionKind::Asm => "asm.toml",
             ActionKind::Compile => "compile.toml",
             ActionKind::Pack => "pack.toml",
             ActionKind::Link => "link.toml",
             ActionKind::Preprofile => "pgo.toml",
-        };
-        rules().texts.get(file).map(String::as_str).unwrap_or("")
+        }
+    }
+
+    /// The rule text that shapes actions of this kind.
+    pub fn rule_text(self) -> &'static str {
+        rules()
+            .texts
+            .get(self.rule_file())
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    /// The digest of [`Self::rule_text`] (part of the keys).
+    pub fn rule_digest(self) -> FileDigest {
+        rules()
+            .digests
+            .get(self.rule_file())
+            .copied()
+            .unwrap_or_else(|| FileDigest::of_bytes(b""))
     }
 }
 
@@ -130,36 +147,14 @@ pub struct Action {
 
 impl Action {
     /// The key of this action given the digests of its inputs' contents (in
-    /// input order).
+    /// input order): see [`KeyIngredients`], the one recipe.
     pub fn key(
         &self,
         toolchain: &Toolchain,
         input_digests: &[FileDigest],
     ) -> crate::digest::ActionKey {
-        let mut e = KeyEncoder::<kind::Action>::new("action");
-        e.str("kind", &self.kind.to_string())
-            .str("rule", self.kind.rule_text())
-            .digest("toolchain", &toolchain.id)
-            .strs("platform-env", &flatten(&self.platform.env()))
-            .strs("argv", &self.argv)
-            .strs("env", &flatten(&self.env))
-            .strs(
-                "tool-env",
-                &TOOL_ENV
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>(),
-            )
-            .strs("outputs", &self.outputs);
-        for (input, digest) in self.inputs.iter().zip(input_digests) {
-            e.str("input", &input.at).digest("content", digest);
-        }
-        e.finish()
+        KeyIngredients::of(self, &toolchain.id, input_digests).key()
     }
-}
-
-fn flatten(env: &[(String, String)]) -> Vec<String> {
-    env.iter().map(|(k, v)| format!("{k}={v}")).collect()
 }
 
 /// A binary to publish.

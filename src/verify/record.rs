@@ -67,7 +67,7 @@ pub fn write(
                 platform: a.platform.to_string(),
                 argv: a.argv.clone(),
                 key: r.key.map(|k| k.to_hex()).unwrap_or_default(),
-                inputs: ing.inputs.into_iter().collect(),
+                inputs: ing.inputs().into_iter().collect(),
                 outputs: r
                     .outputs
                     .iter()

@@ -7,6 +7,7 @@ mod support;
 
 mod build;
 mod checksum_db;
+mod explain_keys;
 mod flagsplit;
 mod goflags;
 mod incremental;
