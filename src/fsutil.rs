@@ -50,6 +50,9 @@ mod tests {
         assert_eq!(std::fs::read_dir(f.parent().unwrap()).unwrap().count(), 1);
         let blocked = f.join("under-a-file");
         let err = write_atomic(&blocked, b"x").unwrap_err();
-        assert!(err.to_string().starts_with(&f.display().to_string()), "{err}");
+        assert!(
+            err.to_string().starts_with(&f.display().to_string()),
+            "{err}"
+        );
     }
 }

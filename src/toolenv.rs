@@ -28,7 +28,6 @@ pub fn command(program: &Path) -> Command {
     }
 }
 
-
 /// The fixed environment for running the `go` command itself (discovery and
 /// identity): nothing of the caller's leaks in. GOENV=off keeps the user's
 /// `go env -w` settings out; scratch holds go's own caches.

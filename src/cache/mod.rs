@@ -218,6 +218,4 @@ impl Cache {
         })?;
         Ok(write_atomic(&self.action_path(k), &data)?)
     }
-
 }
-

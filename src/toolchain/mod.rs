@@ -244,7 +244,6 @@ pub fn lang_of(version: &str) -> String {
     format!("go{major}.{minor}")
 }
 
-
 #[cfg(test)]
 mod tests {
     #[test]
