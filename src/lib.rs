@@ -28,9 +28,9 @@
 //! - [`build`]: the pipeline that ties the stages together; [`failure`]
 //!   sorts what can go wrong into exit codes.
 
-pub mod build;
 pub mod cache;
 pub mod cli;
+pub mod commands;
 pub mod digest;
 pub mod discover;
 pub mod exec;
@@ -41,6 +41,7 @@ pub mod fsutil;
 pub mod goenv;
 pub mod goflags;
 pub mod net;
+pub mod pipeline;
 pub mod plan;
 pub mod process;
 pub mod publish;

@@ -21,11 +21,11 @@ fn run() -> Result<(), Failure> {
     match &cli.command {
         args::Command::Build(b) => {
             let settings = Settings::resolve(&cli, b)?;
-            gobuildr::build::build(&settings, &interrupt)
+            gobuildr::commands::build::build(&settings, &interrupt)
         }
         args::Command::Explain(b) => {
             let settings = Settings::resolve(&cli, b)?;
-            gobuildr::build::explain(&settings)
+            gobuildr::commands::explain::explain(&settings)
         }
         args::Command::Fetch(f) => {
             let build = args::BuildArgs {
@@ -33,14 +33,14 @@ fn run() -> Result<(), Failure> {
                 ..Default::default()
             };
             let settings = Settings::resolve(&cli, &build)?;
-            gobuildr::build::fetch(&settings, f.json, f.audit)
+            gobuildr::commands::fetch::fetch(&settings, f.json, f.audit)
         }
         args::Command::Toolchain(f) => {
             let build = args::BuildArgs {
                 offline: f.offline,
                 ..Default::default()
             };
-            gobuildr::build::show_toolchain(&Settings::resolve(&cli, &build)?)
+            gobuildr::commands::toolchain::show_toolchain(&Settings::resolve(&cli, &build)?)
         }
         args::Command::Verify(v) => {
             let settings = Settings::resolve(&cli, &v.build)?;
@@ -48,7 +48,7 @@ fn run() -> Result<(), Failure> {
         }
         args::Command::Platforms => {
             let settings = Settings::resolve(&cli, &args::BuildArgs::default())?;
-            gobuildr::build::list_platforms(&settings)
+            gobuildr::commands::platforms::list_platforms(&settings)
         }
     }
 }

@@ -52,6 +52,15 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
     }
 }
 
+/// [`rfc3339`] of a moment (the epoch for one before it).
+pub fn rfc3339_at(t: std::time::SystemTime) -> String {
+    rfc3339(
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    )
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch (UTC).
 pub fn rfc3339(secs: u64) -> String {
     let days = (secs / 86400) as i64;

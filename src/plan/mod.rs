@@ -184,6 +184,14 @@ pub struct Plan {
     pub libraries: usize,
 }
 
+impl Plan {
+    /// An action as messages name it: `compile example.com/x (linux/amd64)`.
+    pub fn describe(&self, node: NodeIndex) -> String {
+        let a = &self.graph[node];
+        format!("{} {} ({})", a.kind, a.package, a.platform)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error("{0}")]

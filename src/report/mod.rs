@@ -28,11 +28,6 @@ pub struct Progress<'a> {
     quiet: bool,
 }
 
-fn describe(plan: &Plan, node: NodeIndex) -> String {
-    let a = &plan.graph[node];
-    format!("{} {} ({})", a.kind, a.package, a.platform)
-}
-
 impl<'a> Progress<'a> {
     pub fn new(plan: &'a Plan, quiet: bool) -> Progress<'a> {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
@@ -63,7 +58,7 @@ impl<'a> Progress<'a> {
             let names: Vec<String> = running
                 .iter()
                 .take(3)
-                .map(|n| describe(self.plan, *n))
+                .map(|n| self.plan.describe(*n))
                 .collect();
             bar.set_message(names.join(", "));
         }
@@ -87,10 +82,10 @@ impl Observer for Progress<'_> {
             Outcome::Executed => Some(format!(
                 "[{done}/{}] {} {:.2}s",
                 self.plan.graph.node_count(),
-                describe(self.plan, node),
+                self.plan.describe(node),
                 record.seconds
             )),
-            Outcome::Failed => Some(format!("FAILED {}", describe(self.plan, node))),
+            Outcome::Failed => Some(format!("FAILED {}", self.plan.describe(node))),
             _ => None,
         };
         match &self.bar {

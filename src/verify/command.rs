@@ -30,7 +30,7 @@ pub fn dependencies(
     host: &str,
     toolchain_id: &str,
 ) -> Vec<Dependency> {
-    let sums = crate::build::load_sums(ws);
+    let sums = crate::pipeline::load_sums(ws);
     let mut deps: Vec<Dependency> = sums
         .modules()
         .map(|(m, v, h1)| Dependency {
@@ -214,11 +214,11 @@ fn host_run(
                 by: format!("verify --hosts {host}"),
                 host: (os.to_string(), arch.to_string()),
             };
-            let sources = crate::build::fetcher_sources(&config, None)?;
-            let db = crate::build::open_database(settings, &config, &sources, cache)?;
+            let sources = crate::pipeline::fetcher_sources(&config, None)?;
+            let db = crate::pipeline::open_database(settings, &config, &sources, cache)?;
             crate::toolchain::pin::ensure(
                 &pin,
-                &crate::build::load_sums(ws),
+                &crate::pipeline::load_sums(ws),
                 &sources,
                 db.as_ref(),
                 settings.offline,

@@ -1,0 +1,8 @@
+//! One file per subcommand: each ties the pipeline's stages to what the
+//! command prints or writes.
+
+pub mod build;
+pub mod explain;
+pub mod fetch;
+pub mod platforms;
+pub mod toolchain;
