@@ -16,5 +16,6 @@ mod modules;
 mod netfix;
 mod projects;
 mod realworld;
+mod snapshots;
 mod transport;
 mod verify;

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::realworld::{go, pinned_source, proxy_reachable, real_gobuildr, run};
+use crate::realworld::{go, pinned_source, real_gobuildr, require_proxy, run};
 use crate::support::*;
 
 #[derive(Debug, Deserialize)]
@@ -158,9 +158,7 @@ fn compare(p: &Project, dir: &Path, platform: &str, flags: &[String]) {
 }
 
 fn builds_like_go(name: &str) {
-    if !proxy_reachable() {
-        return;
-    }
+    require_proxy();
     let p = project(name);
     let (_keep, dir) = lay_out(&p);
     // Every run on the first platform; the first run on the others (a
