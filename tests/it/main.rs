@@ -11,6 +11,7 @@ mod explain_keys;
 mod flagsplit;
 mod goflags;
 mod incremental;
+mod layers;
 mod matrix;
 mod modules;
 mod netfix;
