@@ -651,11 +651,11 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         write_profile(path, &plan, &run, &phases, schedule_start)?;
     }
     if let Some(path) = &settings.record {
-        crate::verify::record::write(
+        crate::attest::record::write(
             path,
             &plan,
             &run,
-            &crate::verify::record::Context {
+            &crate::attest::record::Context {
                 root: &ws.root,
                 toolchain: &toolchain,
                 tags: &flags.tags,
@@ -683,10 +683,10 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     };
     // Provenance is a claim about what was built: only for a whole build.
     if let (Some(path), true) = (&settings.provenance, summary.success) {
-        let subjects: Vec<crate::verify::manifest::ManifestOutput> = summary
+        let subjects: Vec<crate::attest::manifest::ManifestOutput> = summary
             .outputs
             .iter()
-            .map(|o| crate::verify::manifest::ManifestOutput {
+            .map(|o| crate::attest::manifest::ManifestOutput {
                 label: o.label.clone(),
                 platform: o.platform.clone(),
                 path: o.path.clone(),
@@ -698,7 +698,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
             })
             .collect();
         let external = serde_json::json!({"targets": settings.labels.raw(), "platforms": summary.platforms, "tags": flags.tags});
-        let deps = crate::verify::command::dependencies(
+        let deps = crate::attest::provenance::dependencies(
             &ws,
             &summary.toolchain,
             &summary.toolchain_host,
@@ -712,7 +712,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
             )
         };
         let started = now(std::time::SystemTime::now() - start.elapsed());
-        let statement = crate::verify::manifest::provenance(
+        let statement = crate::attest::provenance::statement(
             &subjects,
             external,
             &deps,

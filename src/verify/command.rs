@@ -11,45 +11,14 @@ use crate::failure::Failure;
 use crate::workspace::tree::Tree;
 use crate::workspace::Workspace;
 
-use super::manifest::{self, Dependency, Manifest, ManifestOutput};
 use super::{
     binary, first_divergence, run_one, volatile_cause, Divergence, RunResult, RunSpec, Variation,
 };
+use crate::attest::manifest::{self, Manifest, ManifestOutput};
+use crate::attest::provenance;
 
 fn could_not(e: impl std::fmt::Display) -> Failure {
     Failure::Usage(format!("could not verify: {e}"))
-}
-
-/// Module and toolchain dependencies of a build, for provenance.
-/// `toolchain` is the Go version (`go1.26.8`) and `host` its GOOS/GOARCH:
-/// the toolchain is named as the golang.org/toolchain module of that release
-/// (stable wherever it came from), with its identity digest.
-pub fn dependencies(
-    ws: &Workspace,
-    toolchain: &str,
-    host: &str,
-    toolchain_id: &str,
-) -> Vec<Dependency> {
-    let sums = crate::build::load_sums(ws);
-    let mut deps: Vec<Dependency> = sums
-        .modules()
-        .map(|(m, v, h1)| Dependency {
-            uri: format!("pkg:golang/{m}@{v}"),
-            digest: [("go-h1".to_string(), h1.to_string())]
-                .into_iter()
-                .collect(),
-        })
-        .collect();
-    deps.push(Dependency {
-        uri: format!(
-            "pkg:golang/golang.org/toolchain@v0.0.1-{toolchain}.{}",
-            host.replace('/', "-")
-        ),
-        digest: [("blake3".to_string(), toolchain_id.to_string())]
-            .into_iter()
-            .collect(),
-    });
-    deps
 }
 
 /// The outputs of a run as manifest entries (paths relative to the
@@ -417,10 +386,10 @@ pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
                 .unwrap_or(0),
         );
         let external = serde_json::json!({"targets": settings.labels.raw(), "platforms": base.summary["platforms"], "tags": settings.tags, "vary": super::names(&variations), "runs": args.runs});
-        let statement = manifest::provenance(
+        let statement = provenance::statement(
             &outputs,
             external,
-            &dependencies(
+            &provenance::dependencies(
                 &ws,
                 base.summary["toolchain"].as_str().unwrap_or_default(),
                 base.summary["toolchain_host"].as_str().unwrap_or_default(),

@@ -6,20 +6,18 @@
 //! cache (so every action executes afresh and no run reuses another's
 //! outputs), its own sandbox root, and the variations chosen for it. Run 0
 //! is the baseline; every other run applies the variations. Runs leave
-//! records (`record`) that are compared action by action in dependency
+//! records (`attest::record`) that are compared action by action in dependency
 //! order.
 
 pub mod binary;
 pub mod command;
-pub mod manifest;
-pub mod record;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use record::{ActionRecord, RecordFile};
+use crate::attest::record::{ActionRecord, RecordFile};
 
 /// A condition a run can vary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,6 +1,5 @@
-//! Manifests (every output of a build, with digests, the toolchain, the
-//! sources; docs/manifest.md) and SLSA provenance (an in-toto Statement v1
-//! with a SLSA provenance v1 predicate; docs/provenance.md).
+//! Manifests: every output of a build, with digests, the toolchain, the
+//! sources (docs/manifest.md).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,8 +10,6 @@ use crate::digest::{kind, KeyEncoder, StatCache};
 use crate::workspace::tree::Tree;
 
 pub const MANIFEST_VERSION: &str = "gobuildr.manifest/v1";
-pub const BUILD_TYPE: &str =
-    "https://github.com/gobuildr/gobuildr/blob/main/docs/provenance.md#gobuildr-build-v1";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestOutput {
@@ -70,41 +67,4 @@ pub fn compare(ours: &Manifest, theirs: &Manifest) -> Vec<(String, String)> {
         out.push((k.clone(), "only in the other manifest".to_string()));
     }
     out
-}
-
-/// One resolved dependency of a build, for provenance.
-pub struct Dependency {
-    pub uri: String,
-    pub digest: BTreeMap<String, String>,
-}
-
-/// An in-toto Statement v1 with a SLSA provenance v1 predicate.
-pub fn provenance(
-    outputs: &[ManifestOutput],
-    external: serde_json::Value,
-    deps: &[Dependency],
-    started: &str,
-    finished: &str,
-) -> serde_json::Value {
-    serde_json::json!({
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": outputs.iter().map(|o| serde_json::json!({
-            "name": o.path,
-            "digest": {"sha256": o.sha256},
-            "annotations": {"label": o.label, "platform": o.platform},
-        })).collect::<Vec<_>>(),
-        "predicateType": "https://slsa.dev/provenance/v1",
-        "predicate": {
-            "buildDefinition": {
-                "buildType": BUILD_TYPE,
-                "externalParameters": external,
-                "internalParameters": {"trimpath": true, "cgo": false, "buildvcs": false},
-                "resolvedDependencies": deps.iter().map(|d| serde_json::json!({"uri": d.uri, "digest": d.digest})).collect::<Vec<_>>(),
-            },
-            "runDetails": {
-                "builder": {"id": format!("https://github.com/gobuildr/gobuildr@v{}", env!("CARGO_PKG_VERSION"))},
-                "metadata": {"startedOn": started, "finishedOn": finished},
-            },
-        },
-    })
 }
