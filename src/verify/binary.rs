@@ -52,99 +52,107 @@ fn cstr(b: &[u8], o: usize) -> String {
     String::from_utf8_lossy(&b[o.min(b.len())..end]).to_string()
 }
 
+/// Section name → (file offset, size).
+type Sections = BTreeMap<String, (u64, u64)>;
+
 /// Section name → (file offset, size), for the formats Go links.
-pub fn sections(b: &[u8]) -> BTreeMap<String, (u64, u64)> {
-    let mut out = BTreeMap::new();
-    if b.starts_with(b"\x7fELF") {
-        let is64 = b.get(4) == Some(&2);
-        let (shoff, shentsize, shnum, shstrndx) = if is64 {
-            (
-                u64le(b, 0x28),
-                u16le(b, 0x3a),
-                u16le(b, 0x3c),
-                u16le(b, 0x3e),
-            )
-        } else {
-            (
-                u32le(b, 0x20),
-                u16le(b, 0x2e),
-                u16le(b, 0x30),
-                u16le(b, 0x32),
-            )
-        };
-        let (Some(shoff), Some(ent), Some(num), Some(stridx)) = (shoff, shentsize, shnum, shstrndx)
-        else {
-            return out;
-        };
-        let sh = |i: u64| (shoff + i * ent) as usize;
-        let field = |i: u64, off64: usize, off32: usize, wide: bool| {
-            if is64 {
-                if wide {
-                    u64le(b, sh(i) + off64)
-                } else {
-                    u32le(b, sh(i) + off64)
-                }
-            } else {
-                u32le(b, sh(i) + off32)
-            }
-        };
-        let Some(stroff) = field(stridx, 0x18, 0x10, true) else {
-            return out;
-        };
-        for i in 0..num {
-            let name = u32le(b, sh(i))
-                .map(|n| cstr(b, (stroff + n) as usize))
-                .unwrap_or_default();
-            if let (Some(off), Some(size)) =
-                (field(i, 0x18, 0x10, true), field(i, 0x20, 0x14, true))
-            {
-                if !name.is_empty() {
-                    out.insert(name, (off, size));
-                }
-            }
-        }
+pub fn sections(b: &[u8]) -> Sections {
+    let found = if b.starts_with(b"\x7fELF") {
+        elf_sections(b)
     } else if b.starts_with(b"MZ") {
-        let Some(pe) = u32le(b, 0x3c) else { return out };
-        let pe = pe as usize;
-        let (Some(nsec), Some(opt)) = (u16le(b, pe + 6), u16le(b, pe + 20)) else {
-            return out;
-        };
-        let table = pe + 24 + opt as usize;
-        for i in 0..nsec as usize {
-            let s = table + i * 40;
-            let name = cstr(&b[..(s + 8).min(b.len())], s);
-            if let (Some(size), Some(off)) = (u32le(b, s + 16), u32le(b, s + 20)) {
+        pe_sections(b)
+    } else if b.starts_with(&[0xcf, 0xfa, 0xed, 0xfe]) {
+        macho_sections(b)
+    } else {
+        None
+    };
+    found.unwrap_or_default()
+}
+
+fn elf_sections(b: &[u8]) -> Option<Sections> {
+    let is64 = b.get(4) == Some(&2);
+    let (shoff, shentsize, shnum, shstrndx) = if is64 {
+        (
+            u64le(b, 0x28),
+            u16le(b, 0x3a),
+            u16le(b, 0x3c),
+            u16le(b, 0x3e),
+        )
+    } else {
+        (
+            u32le(b, 0x20),
+            u16le(b, 0x2e),
+            u16le(b, 0x30),
+            u16le(b, 0x32),
+        )
+    };
+    let (shoff, ent, num, stridx) = (shoff?, shentsize?, shnum?, shstrndx?);
+    let sh = |i: u64| (shoff + i * ent) as usize;
+    // A section header's offset or size field: 64 bits wide at off64 in
+    // ELF64, 32 bits at off32 in ELF32.
+    let field = |i: u64, off64: usize, off32: usize| {
+        if is64 {
+            u64le(b, sh(i) + off64)
+        } else {
+            u32le(b, sh(i) + off32)
+        }
+    };
+    let stroff = field(stridx, 0x18, 0x10)?;
+    let mut out = Sections::new();
+    for i in 0..num {
+        let name = u32le(b, sh(i))
+            .map(|n| cstr(b, (stroff + n) as usize))
+            .unwrap_or_default();
+        if let (Some(off), Some(size)) = (field(i, 0x18, 0x10), field(i, 0x20, 0x14)) {
+            if !name.is_empty() {
                 out.insert(name, (off, size));
             }
         }
-    } else if b.starts_with(&[0xcf, 0xfa, 0xed, 0xfe]) {
-        let Some(ncmds) = u32le(b, 16) else {
-            return out;
-        };
-        let mut at = 32usize;
-        for _ in 0..ncmds {
-            let (Some(cmd), Some(size)) = (u32le(b, at), u32le(b, at + 4)) else {
-                break;
-            };
-            if cmd == 0x19 {
-                // LC_SEGMENT_64: its sections follow the 72-byte header.
-                let nsects = u32le(b, at + 64).unwrap_or(0);
-                for k in 0..nsects as usize {
-                    let s = at + 72 + k * 80;
-                    let name = format!(
-                        "{},{}",
-                        cstr(&b[..(s + 32).min(b.len())], s + 16),
-                        cstr(&b[..(s + 16).min(b.len())], s)
-                    );
-                    if let (Some(sz), Some(off)) = (u64le(b, s + 40), u32le(b, s + 48)) {
-                        out.insert(name, (off, sz));
-                    }
-                }
-            }
-            at += size as usize;
+    }
+    Some(out)
+}
+
+fn pe_sections(b: &[u8]) -> Option<Sections> {
+    let pe = u32le(b, 0x3c)? as usize;
+    let (nsec, opt) = (u16le(b, pe + 6)?, u16le(b, pe + 20)?);
+    let table = pe + 24 + opt as usize;
+    let mut out = Sections::new();
+    for i in 0..nsec as usize {
+        let s = table + i * 40;
+        let name = cstr(&b[..(s + 8).min(b.len())], s);
+        if let (Some(size), Some(off)) = (u32le(b, s + 16), u32le(b, s + 20)) {
+            out.insert(name, (off, size));
         }
     }
-    out
+    Some(out)
+}
+
+fn macho_sections(b: &[u8]) -> Option<Sections> {
+    let ncmds = u32le(b, 16)?;
+    let mut out = Sections::new();
+    let mut at = 32usize;
+    for _ in 0..ncmds {
+        let (Some(cmd), Some(size)) = (u32le(b, at), u32le(b, at + 4)) else {
+            break;
+        };
+        if cmd == 0x19 {
+            // LC_SEGMENT_64: its sections follow the 72-byte header.
+            let nsects = u32le(b, at + 64).unwrap_or(0);
+            for k in 0..nsects as usize {
+                let s = at + 72 + k * 80;
+                let name = format!(
+                    "{},{}",
+                    cstr(&b[..(s + 32).min(b.len())], s + 16),
+                    cstr(&b[..(s + 16).min(b.len())], s)
+                );
+                if let (Some(sz), Some(off)) = (u64le(b, s + 40), u32le(b, s + 48)) {
+                    out.insert(name, (off, sz));
+                }
+            }
+        }
+        at += size as usize;
+    }
+    Some(out)
 }
 
 /// A readable account of how two builds of one binary differ.
