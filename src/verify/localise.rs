@@ -113,3 +113,118 @@ pub fn culprit(
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stamp::Stamp;
+
+    fn action(id: &str, key: &str, inputs: &[(&str, &str)], output: &str) -> ActionRecord {
+        ActionRecord {
+            identity: id.into(),
+            kind: "compile".into(),
+            package: id.into(),
+            platform: "linux/amd64".into(),
+            argv: vec!["compile".into(), "-p".into(), id.into()],
+            key: key.into(),
+            inputs: inputs
+                .iter()
+                .map(|(at, digest)| {
+                    let origin = format!("origin of {at}");
+                    let digest = digest.to_string();
+                    (at.to_string(), InputRecord { origin, digest })
+                })
+                .collect(),
+            outputs: vec![("pkg.a".into(), output.into())],
+            target: None,
+        }
+    }
+
+    fn record(actions: Vec<ActionRecord>) -> RecordFile {
+        RecordFile {
+            stamps: Vec::new(),
+            actions,
+        }
+    }
+
+    /// Three actions in dependency order; in the other run (recorded in
+    /// another order) `mid` differs through one of its inputs, and so
+    /// `top`, which depends on it.
+    fn runs() -> (RecordFile, RecordFile) {
+        let base = record(vec![
+            action("leaf", "k1", &[("a.go", "d1")], "o1"),
+            action("mid", "k2", &[("b.go", "d2"), ("c.go", "d3")], "o2"),
+            action("top", "k3", &[("mid.a", "o2")], "o3"),
+        ]);
+        let other = record(vec![
+            action("top", "k3x", &[("mid.a", "o2x")], "o3x"),
+            action("mid", "k2x", &[("b.go", "d2"), ("c.go", "d3x")], "o2x"),
+            action("leaf", "k1", &[("a.go", "d1")], "o1"),
+        ]);
+        (base, other)
+    }
+
+    #[test]
+    fn names_the_first_diverging_action_in_dependency_order() {
+        let (base, other) = runs();
+        let d = first_divergence(&base, &other).expect("the runs diverge");
+        assert_eq!(d.action.identity, "mid");
+        assert_eq!(d.other.outputs, vec![("pkg.a".into(), "o2x".into())]);
+        assert!(!d.inputs_identical);
+        let inputs = vec![(
+            "c.go".to_string(),
+            "origin of c.go".to_string(),
+            "d3".to_string(),
+            "d3x".to_string(),
+        )];
+        assert_eq!(d.inputs, inputs);
+        assert_eq!(d.argv, (Vec::new(), Vec::new()));
+    }
+
+    #[test]
+    fn identical_runs_do_not_diverge() {
+        let (base, _) = runs();
+        assert!(first_divergence(&base, &base.clone()).is_none());
+    }
+
+    #[test]
+    fn actions_only_in_one_run_are_not_compared() {
+        let (base, mut other) = runs();
+        other.actions.retain(|a| a.identity != "mid");
+        let d = first_divergence(&base, &other).expect("top still diverges");
+        assert_eq!(d.action.identity, "top");
+    }
+
+    #[test]
+    fn same_key_different_outputs_is_inputs_identical() {
+        let (base, mut other) = runs();
+        other.actions[1] = action("mid", "k2", &[("b.go", "d2"), ("c.go", "d3")], "o2x");
+        let d = first_divergence(&base, &other).expect("the runs diverge");
+        assert_eq!(d.action.identity, "mid");
+        assert!(d.inputs_identical);
+        assert!(d.inputs.is_empty());
+    }
+
+    #[test]
+    fn argv_differences_and_the_volatile_stamp_behind_them() {
+        let (mut base, mut other) = runs();
+        base.actions[1].argv.push("-X=main.when=1".into());
+        other.actions[1].argv.push("-X=main.when=2".into());
+        base.stamps = vec![Stamp {
+            var: "main.when".into(),
+            value: "{BUILD_TIMESTAMP}".into(),
+            volatile: vec!["{BUILD_TIMESTAMP}".into()],
+        }];
+        let d = first_divergence(&base, &other).expect("the runs diverge");
+        assert_eq!(
+            d.argv,
+            (vec!["-X=main.when=1".into()], vec!["-X=main.when=2".into()])
+        );
+        assert_eq!(
+            volatile_cause(&d, &base),
+            vec!["main.when ({BUILD_TIMESTAMP})".to_string()]
+        );
+        base.stamps[0].volatile.clear();
+        assert!(volatile_cause(&d, &base).is_empty());
+    }
+}
