@@ -200,6 +200,79 @@ pub fn describe(a: &[u8], b: &[u8]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    /// A PE file with the given sections: (name, file offset, size).
+    fn pe(sections: &[(&str, u32, u32)]) -> Vec<u8> {
+        let (pe, opt) = (0x40usize, 0usize);
+        let mut b = vec![0u8; 0x200];
+        b[..2].copy_from_slice(b"MZ");
+        b[0x3c..0x40].copy_from_slice(&(pe as u32).to_le_bytes());
+        b[pe + 6..pe + 8].copy_from_slice(&(sections.len() as u16).to_le_bytes());
+        b[pe + 20..pe + 22].copy_from_slice(&(opt as u16).to_le_bytes());
+        for (i, (name, off, size)) in sections.iter().enumerate() {
+            let s = pe + 24 + opt + i * 40;
+            b[s..s + name.len()].copy_from_slice(name.as_bytes());
+            b[s + 16..s + 20].copy_from_slice(&size.to_le_bytes());
+            b[s + 20..s + 24].copy_from_slice(&off.to_le_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn reads_pe_sections() {
+        let b = pe(&[(".text", 0x100, 0x40), (".data", 0x140, 0x20)]);
+        let s = super::sections(&b);
+        assert_eq!(s.get(".text"), Some(&(0x100, 0x40)));
+        assert_eq!(s.get(".data"), Some(&(0x140, 0x20)));
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn truncated_or_unknown_formats_have_no_sections() {
+        assert!(super::sections(b"\x7fELF\x02").is_empty());
+        assert!(super::sections(b"MZ").is_empty());
+        assert!(super::sections(&[0xcf, 0xfa, 0xed, 0xfe]).is_empty());
+        assert!(super::sections(b"#!/bin/sh").is_empty());
+    }
+
+    #[test]
+    fn names_the_section_whose_bytes_differ() {
+        let a = pe(&[(".text", 0x100, 0x40), (".data", 0x140, 0x20)]);
+        let mut b = a.clone();
+        b[0x150] ^= 1;
+        assert_eq!(
+            super::describe(&a, &b),
+            vec!["sections with different bytes: .data".to_string()]
+        );
+        assert!(super::describe(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn describes_build_info_build_id_and_size() {
+        let bin = |info: &str, id: &str, pad: usize| {
+            let mut b = super::INFO_START.to_vec();
+            b.extend_from_slice(info.as_bytes());
+            b.extend_from_slice(&super::INFO_END);
+            b.push(0xff);
+            b.extend_from_slice(format!(" Go build ID: \"{id}\"").as_bytes());
+            b.extend(std::iter::repeat(0).take(pad));
+            b
+        };
+        let (a, b) = (
+            bin("mod\tx\nbuild\tA\n", "1", 0),
+            bin("mod\tx\nbuild\tB\n", "2", 1),
+        );
+        assert_eq!(super::build_info(&a).as_deref(), Some("mod\tx\nbuild\tA\n"));
+        assert_eq!(
+            super::describe(&a, &b),
+            vec![
+                "build info: - build\tA".to_string(),
+                "build info: + build\tB".to_string(),
+                "build ID: \"1\" vs \"2\"".to_string(),
+                format!("size: {} vs {} bytes", a.len(), b.len()),
+            ]
+        );
+    }
+
     #[test]
     fn reads_own_elf_sections() {
         let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
