@@ -6,13 +6,14 @@
 //! cache (so every action executes afresh and no run reuses another's
 //! outputs), its own sandbox root, and the variations chosen for it. Run 0
 //! is the baseline; every other run applies the variations. Runs leave
-//! records (`attest::record`) that are compared action by action in dependency
-//! order.
+//! records (`attest::record`) that are compared action by action in
+//! dependency order (`localise`); `hosts` repeats the build with
+//! toolchains built for other hosts; `report` words the verdict.
 
 pub mod binary;
 pub mod command;
 mod hosts;
-pub mod localise;
+mod localise;
 mod report;
 mod run;
 

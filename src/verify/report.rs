@@ -142,3 +142,69 @@ pub fn verdict(
     }
     Err(Failure::Build("not reproducible".into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attest::record::{ActionRecord, RecordFile};
+
+    fn action(output: &str) -> ActionRecord {
+        ActionRecord {
+            identity: "compile example.com/x linux/amd64".into(),
+            kind: "compile".into(),
+            package: "example.com/x".into(),
+            platform: "linux/amd64".into(),
+            argv: vec!["compile".into()],
+            key: "k".into(),
+            inputs: Vec::new(),
+            outputs: vec![("pkg.a".into(), output.into())],
+            target: None,
+        }
+    }
+
+    fn run(variations: Vec<Variation>) -> RunResult {
+        RunResult {
+            variations,
+            record: RecordFile {
+                stamps: Vec::new(),
+                actions: Vec::new(),
+            },
+            summary: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn words_a_divergence_through_its_inputs() {
+        let d = Divergence {
+            action: action("0123456789abcdef"),
+            other: action("fedcba9876543210"),
+            inputs_identical: false,
+            inputs: vec![(
+                "x.go".into(),
+                "x/x.go".into(),
+                "aaaaaaaaaaaaaaaa".into(),
+                "bbbbbbbbbbbbbbbb".into(),
+            )],
+            argv: (Vec::new(), vec!["-trimpath=".into()]),
+        };
+        let lines = divergence(&d, &run(vec![Variation::Path]), &run(Vec::new()), None);
+        assert_eq!(
+            lines,
+            vec![
+                "first divergence: compile example.com/x (linux/amd64)",
+                "  its inputs differ:",
+                "    x.go (x/x.go): aaaaaaaaaaaa vs bbbbbbbbbbbb",
+                "    argv: -[] +[-trimpath=]",
+                "  seen under: path",
+                "  output pkg.a: 0123456789ab vs fedcba987654",
+            ]
+        );
+        assert_eq!(
+            host_divergence("linux/arm64", &d),
+            vec![
+                "first divergence when built on host linux/arm64: compile example.com/x (linux/amd64)",
+                "  output pkg.a: 0123456789ab vs fedcba987654",
+            ]
+        );
+    }
+}
