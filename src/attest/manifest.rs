@@ -68,3 +68,54 @@ pub fn compare(ours: &Manifest, theirs: &Manifest) -> Vec<(String, String)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(label: &str, sha256: &str) -> ManifestOutput {
+        ManifestOutput {
+            label: label.into(),
+            platform: "linux/amd64".into(),
+            path: format!("gobuildr-out/linux_amd64/{label}"),
+            sha256: sha256.into(),
+            blake3: "b".into(),
+            size: 1,
+        }
+    }
+
+    fn manifest(outputs: Vec<ManifestOutput>) -> Manifest {
+        Manifest {
+            format: MANIFEST_VERSION.into(),
+            gobuildr: "0".into(),
+            toolchain: "go1.26.8".into(),
+            toolchain_id: "t".into(),
+            sources: "s".into(),
+            outputs,
+        }
+    }
+
+    #[test]
+    fn compare_names_changed_missing_and_extra_outputs() {
+        let ours = manifest(vec![output("//a", "1"), output("//b", "2")]);
+        let theirs = manifest(vec![output("//a", "9"), output("//c", "3")]);
+        assert_eq!(
+            compare(&ours, &theirs),
+            vec![
+                (
+                    "//a linux/amd64".to_string(),
+                    "sha256 1 here, 9 there".to_string()
+                ),
+                (
+                    "//b linux/amd64".to_string(),
+                    "not in the other manifest".to_string()
+                ),
+                (
+                    "//c linux/amd64".to_string(),
+                    "only in the other manifest".to_string()
+                ),
+            ]
+        );
+        assert!(compare(&ours, &ours.clone()).is_empty());
+    }
+}

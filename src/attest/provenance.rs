@@ -79,3 +79,39 @@ pub fn dependencies(
     });
     deps
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_names_subjects_dependencies_and_times() {
+        let out = ManifestOutput {
+            label: "//cmd/x".into(),
+            platform: "linux/amd64".into(),
+            path: "gobuildr-out/linux_amd64/x".into(),
+            sha256: "ab".into(),
+            blake3: "cd".into(),
+            size: 2,
+        };
+        let dep = Dependency {
+            uri: "pkg:golang/example.com/m@v1.0.0".into(),
+            digest: [("go-h1".to_string(), "h1:x".to_string())].into(),
+        };
+        let external = serde_json::json!({"targets": ["//..."]});
+        let s = statement(&[out], external.clone(), &[dep], "t0", "t1");
+        assert_eq!(s["_type"], "https://in-toto.io/Statement/v1");
+        assert_eq!(s["subject"][0]["name"], "gobuildr-out/linux_amd64/x");
+        assert_eq!(s["subject"][0]["digest"]["sha256"], "ab");
+        assert_eq!(s["subject"][0]["annotations"]["label"], "//cmd/x");
+        let def = &s["predicate"]["buildDefinition"];
+        assert_eq!(def["buildType"], BUILD_TYPE);
+        assert_eq!(def["externalParameters"], external);
+        assert_eq!(def["resolvedDependencies"][0]["digest"]["go-h1"], "h1:x");
+        let meta = &s["predicate"]["runDetails"]["metadata"];
+        assert_eq!(
+            (&meta["startedOn"], &meta["finishedOn"]),
+            (&"t0".into(), &"t1".into())
+        );
+    }
+}
