@@ -24,10 +24,12 @@
 //! - [`publish`]: binaries into gobuildr-out.
 //! - [`report`]: progress, summaries.
 //! - [`process`]: every child process gobuildr starts, counted.
+//! - [`attest`]: action records, manifests, provenance.
 //! - [`verify`]: rebuilds under varied conditions, compares, localises.
 //! - [`build`]: the pipeline that ties the stages together; [`failure`]
 //!   sorts what can go wrong into exit codes.
 
+pub mod attest;
 pub mod cache;
 pub mod cli;
 pub mod commands;

@@ -199,14 +199,14 @@ fn write_profile(path: &Path, p: &Prepared, run: &Run, schedule_start: f64) -> R
 
 /// `--record`: what `verify --against` compares with.
 fn write_record(path: &Path, p: &Prepared, run: &Run) -> Result<(), Failure> {
-    let context = crate::verify::record::Context {
+    let context = crate::attest::record::Context {
         root: &p.ws.root,
         toolchain: &p.toolchain,
         tags: &p.flags.tags,
         stamps: &p.stamps,
         out_root: &p.out_root,
     };
-    Ok(crate::verify::record::write(path, &p.plan, run, &context)?)
+    Ok(crate::attest::record::write(path, &p.plan, run, &context)?)
 }
 
 /// `--provenance`: an in-toto statement of the outputs and what built them.
@@ -217,31 +217,23 @@ fn write_provenance(
     summary: &Summary,
     start: Instant,
 ) -> Result<(), Failure> {
-    use crate::verify::manifest::{provenance, ManifestOutput};
+    use crate::attest::manifest::ManifestOutput;
+    use crate::attest::provenance;
     let subjects: Vec<ManifestOutput> = summary
         .outputs
         .iter()
-        .map(|o| ManifestOutput {
-            label: o.label.clone(),
-            platform: o.platform.clone(),
-            path: o.path.clone(),
-            sha256: o.sha256.clone(),
-            blake3: o.blake3.clone(),
-            size: std::fs::metadata(p.ws.root.join(&o.path))
-                .map(|m| m.len())
-                .unwrap_or(0),
-        })
+        .map(|o| ManifestOutput::of(o, Path::new(&o.path), &p.ws.root.join(&o.path)))
         .collect();
     let external = serde_json::json!({"targets": settings.labels.raw(), "platforms": summary.platforms, "tags": p.flags.tags});
-    let deps = crate::verify::command::dependencies(
-        &p.ws,
+    let deps = provenance::dependencies(
+        &crate::pipeline::load_sums(&p.ws),
         &summary.toolchain,
         &summary.toolchain_host,
         &summary.toolchain_id,
     );
     let now = SystemTime::now();
     let started = crate::vcs::rfc3339_at(now - start.elapsed());
-    let statement = provenance(
+    let statement = provenance::statement(
         &subjects,
         external,
         &deps,

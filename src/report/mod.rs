@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use petgraph::graph::NodeIndex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
@@ -123,7 +123,7 @@ pub struct ActionCounts {
     pub not_run: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct OutputSummary {
     pub label: String,
     pub platform: String,
@@ -173,6 +173,17 @@ pub struct Summary {
     /// Files read and hashed because their stat changed or was unknown.
     pub files_hashed: usize,
     pub action_list: Vec<ActionSummary>,
+}
+
+/// What another gobuildr's `--summary-json` says about the toolchain and
+/// the outputs: the part of [`Summary`] that verify reads back.
+#[derive(Debug, Deserialize)]
+pub struct BuiltSummary {
+    pub toolchain: String,
+    pub toolchain_host: String,
+    pub toolchain_id: String,
+    pub platforms: Vec<String>,
+    pub outputs: Vec<OutputSummary>,
 }
 
 /// Counts of the actions for which `select(node)` holds.

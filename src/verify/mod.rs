@@ -6,20 +6,24 @@
 //! cache (so every action executes afresh and no run reuses another's
 //! outputs), its own sandbox root, and the variations chosen for it. Run 0
 //! is the baseline; every other run applies the variations. Runs leave
-//! records (`record`) that are compared action by action in dependency
-//! order.
+//! records (`attest::record`) that are compared action by action in
+//! dependency order (`localise`); `hosts` repeats the build with
+//! toolchains built for other hosts; `report` words the verdict.
 
 pub mod binary;
 pub mod command;
-pub mod manifest;
-pub mod record;
+mod hosts;
+mod localise;
+mod report;
+mod run;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use record::{ActionRecord, RecordFile};
+use crate::attest::record::RecordFile;
+
+pub use localise::{first_divergence, volatile_cause, Divergence};
+pub use run::run_one;
 
 /// A condition a run can vary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -110,7 +114,7 @@ pub struct RunSpec<'a> {
 pub struct RunResult {
     pub variations: Vec<Variation>,
     pub record: RecordFile,
-    pub summary: serde_json::Value,
+    pub summary: crate::report::BuiltSummary,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -135,40 +139,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> VerifyError + '_ {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        if e.file_name() == "gobuildr-out" {
-            continue;
-        }
-        let ft = e.file_type()?;
-        if ft.is_dir() {
-            copy_tree(&e.path(), &to.join(e.file_name()))?;
-        } else if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(e.path())?, to.join(e.file_name()))?;
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name()))?;
-        }
-    }
-    Ok(())
-}
-
-/// Recreates a tree of files as hard links (copies across filesystems).
-fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        let dest = to.join(e.file_name());
-        if e.file_type()?.is_dir() {
-            link_tree(&e.path(), &dest)?;
-        } else if std::fs::hard_link(e.path(), &dest).is_err() {
-            std::fs::copy(e.path(), &dest)?;
-        }
-    }
-    Ok(())
-}
-
+/// Variations as messages and run directories name them.
 fn names(v: &[Variation]) -> String {
     if v.is_empty() {
         "baseline".into()
@@ -178,182 +149,4 @@ fn names(v: &[Variation]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     }
-}
-
-/// Runs one build with the given variations (seeded by `run`).
-pub fn run_one(
-    spec: &RunSpec,
-    run: usize,
-    variations: &[Variation],
-) -> Result<RunResult, VerifyError> {
-    let dir = spec.scratch.join(format!(
-        "run-{run}-{}",
-        names(variations).replace(", ", "-")
-    ));
-    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let ws = if variations.contains(&Variation::Path) {
-        let copy = dir.join("elsewhere").join("workspace");
-        copy_tree(spec.workspace, &copy).map_err(io_err(&copy))?;
-        copy
-    } else {
-        spec.workspace.to_path_buf()
-    };
-    // Fresh every run; at one path unless the sandbox root is varied, so
-    // that (with sandboxes named by action key) only that variation moves
-    // the sandboxes.
-    let cache = if variations.contains(&Variation::Sandbox) {
-        dir.join("a/much/deeper/sandbox/root/cache")
-    } else {
-        spec.scratch.join("cache")
-    };
-    if cache.exists() {
-        std::fs::remove_dir_all(&cache).map_err(io_err(&cache))?;
-    }
-    // Downloads are inputs, not outputs: every run starts with the modules
-    // and toolchains the main cache has already verified (hard links), so
-    // verify works offline. Actions still all run afresh.
-    for sub in ["modcache-v1/cache/download", "toolchains-v1"] {
-        let from = spec.main_cache.join(sub);
-        if from.is_dir() {
-            link_tree(&from, &cache.join(sub)).map_err(io_err(&from))?;
-        }
-    }
-    let (summary, rec) = (dir.join("summary.json"), dir.join("record.json"));
-    let mut cmd = Command::new(spec.exe);
-    cmd.args(spec.global)
-        .arg("-C")
-        .arg(ws.join(spec.subdir))
-        .arg("--cache-dir")
-        .arg(&cache)
-        .arg("build")
-        .args(spec.build)
-        .args(["-q", "--summary-json"])
-        .arg(&summary)
-        .arg("--record")
-        .arg(&rec)
-        .arg("--out")
-        .arg(dir.join("out"));
-    if variations.contains(&Variation::Jobs) {
-        cmd.args(["-j", "1"]);
-    }
-    if variations.contains(&Variation::Order) {
-        cmd.args(["--shuffle", &(0x5eed_u64 + run as u64).to_string()]);
-    }
-    if variations.contains(&Variation::Env) {
-        let home = dir.join("home");
-        let _ = std::fs::create_dir_all(&home);
-        cmd.env("TZ", "Pacific/Kiritimati")
-            .env("LANG", "tr_TR.UTF-8")
-            .env("LC_ALL", "tr_TR.UTF-8")
-            .env("HOME", &home)
-            .env("GOBUILDR_VERIFY_JUNK", format!("run {run}"))
-            .env("GOFLAGS", "-race -ldflags=-s")
-            .env("GOAMD64", "v3")
-            .env("CGO_ENABLED", "1");
-        // SAFETY: umask is async-signal-safe and only affects the child.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-                nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
-                Ok(())
-            });
-        }
-    }
-    let out = crate::process::output(&mut cmd).map_err(io_err(spec.exe))?;
-    let load = |p: &Path| {
-        std::fs::read(p)
-            .ok()
-            .and_then(|d| serde_json::from_slice::<serde_json::Value>(&d).ok())
-    };
-    let record = std::fs::read(&rec)
-        .ok()
-        .and_then(|d| serde_json::from_slice::<RecordFile>(&d).ok());
-    match (out.status.success(), record, load(&summary)) {
-        (true, Some(record), Some(summary)) => Ok(RunResult {
-            variations: variations.to_vec(),
-            record,
-            summary,
-        }),
-        _ => Err(VerifyError::Build {
-            run,
-            variations: names(variations),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        }),
-    }
-}
-
-/// Where two runs first diverge.
-#[derive(Debug, Clone)]
-pub struct Divergence {
-    pub action: ActionRecord,
-    pub other: ActionRecord,
-    pub inputs_identical: bool,
-    /// (sandbox path, origin, baseline digest, other digest) of the inputs
-    /// that differ.
-    pub inputs: Vec<(String, String, String, String)>,
-    /// argv entries only in one of the runs.
-    pub argv: (Vec<String>, Vec<String>),
-}
-
-/// The first action, in dependency order, whose outputs differ.
-pub fn first_divergence(base: &RecordFile, other: &RecordFile) -> Option<Divergence> {
-    let by_id: BTreeMap<&str, &ActionRecord> = other
-        .actions
-        .iter()
-        .map(|a| (a.identity.as_str(), a))
-        .collect();
-    for a in &base.actions {
-        let Some(b) = by_id.get(a.identity.as_str()) else {
-            continue;
-        };
-        if a.outputs == b.outputs {
-            continue;
-        }
-        let theirs: BTreeMap<&String, &crate::explain::InputRecord> =
-            b.inputs.iter().map(|(k, v)| (k, v)).collect();
-        let inputs = a
-            .inputs
-            .iter()
-            .filter_map(|(at, i)| {
-                let j = theirs.get(at)?;
-                (i.digest != j.digest).then(|| {
-                    (
-                        at.clone(),
-                        i.origin.clone(),
-                        i.digest.clone(),
-                        j.digest.clone(),
-                    )
-                })
-            })
-            .collect();
-        let only = |x: &[String], y: &[String]| {
-            x.iter()
-                .filter(|s| !y.contains(s))
-                .cloned()
-                .collect::<Vec<_>>()
-        };
-        return Some(Divergence {
-            action: a.clone(),
-            other: (*b).clone(),
-            inputs_identical: a.key == b.key,
-            inputs,
-            argv: (only(&a.argv, &b.argv), only(&b.argv, &a.argv)),
-        });
-    }
-    None
-}
-
-/// Volatile stamps that explain a divergence in a link's argv.
-pub fn volatile_cause(d: &Divergence, record: &RecordFile) -> Vec<String> {
-    record
-        .stamps
-        .iter()
-        .filter(|s| {
-            !s.volatile.is_empty()
-                && d.argv
-                    .0
-                    .iter()
-                    .any(|a| a.starts_with(&format!("-X={}=", s.var)))
-        })
-        .map(|s| format!("{} ({})", s.var, s.volatile.join(", ")))
-        .collect()
 }

@@ -1,6 +1,5 @@
-//! Manifests (every output of a build, with digests, the toolchain, the
-//! sources; docs/manifest.md) and SLSA provenance (an in-toto Statement v1
-//! with a SLSA provenance v1 predicate; docs/provenance.md).
+//! Manifests: every output of a build, with digests, the toolchain, the
+//! sources (docs/manifest.md).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,11 +7,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::{kind, KeyEncoder, StatCache};
+use crate::report::OutputSummary;
 use crate::workspace::tree::Tree;
 
 pub const MANIFEST_VERSION: &str = "gobuildr.manifest/v1";
-pub const BUILD_TYPE: &str =
-    "https://github.com/gobuildr/gobuildr/blob/main/docs/provenance.md#gobuildr-build-v1";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestOutput {
@@ -23,6 +21,21 @@ pub struct ManifestOutput {
     pub sha256: String,
     pub blake3: String,
     pub size: u64,
+}
+
+impl ManifestOutput {
+    /// A published output, named by `path` (as the manifest states it) and
+    /// measured at `file`.
+    pub fn of(o: &OutputSummary, path: &Path, file: &Path) -> ManifestOutput {
+        ManifestOutput {
+            label: o.label.clone(),
+            platform: o.platform.clone(),
+            path: path.to_string_lossy().to_string(),
+            sha256: o.sha256.clone(),
+            blake3: o.blake3.clone(),
+            size: std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,39 +85,53 @@ pub fn compare(ours: &Manifest, theirs: &Manifest) -> Vec<(String, String)> {
     out
 }
 
-/// One resolved dependency of a build, for provenance.
-pub struct Dependency {
-    pub uri: String,
-    pub digest: BTreeMap<String, String>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// An in-toto Statement v1 with a SLSA provenance v1 predicate.
-pub fn provenance(
-    outputs: &[ManifestOutput],
-    external: serde_json::Value,
-    deps: &[Dependency],
-    started: &str,
-    finished: &str,
-) -> serde_json::Value {
-    serde_json::json!({
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": outputs.iter().map(|o| serde_json::json!({
-            "name": o.path,
-            "digest": {"sha256": o.sha256},
-            "annotations": {"label": o.label, "platform": o.platform},
-        })).collect::<Vec<_>>(),
-        "predicateType": "https://slsa.dev/provenance/v1",
-        "predicate": {
-            "buildDefinition": {
-                "buildType": BUILD_TYPE,
-                "externalParameters": external,
-                "internalParameters": {"trimpath": true, "cgo": false, "buildvcs": false},
-                "resolvedDependencies": deps.iter().map(|d| serde_json::json!({"uri": d.uri, "digest": d.digest})).collect::<Vec<_>>(),
-            },
-            "runDetails": {
-                "builder": {"id": format!("https://github.com/gobuildr/gobuildr@v{}", env!("CARGO_PKG_VERSION"))},
-                "metadata": {"startedOn": started, "finishedOn": finished},
-            },
-        },
-    })
+    fn output(label: &str, sha256: &str) -> ManifestOutput {
+        ManifestOutput {
+            label: label.into(),
+            platform: "linux/amd64".into(),
+            path: format!("gobuildr-out/linux_amd64/{label}"),
+            sha256: sha256.into(),
+            blake3: "b".into(),
+            size: 1,
+        }
+    }
+
+    fn manifest(outputs: Vec<ManifestOutput>) -> Manifest {
+        Manifest {
+            format: MANIFEST_VERSION.into(),
+            gobuildr: "0".into(),
+            toolchain: "go1.26.8".into(),
+            toolchain_id: "t".into(),
+            sources: "s".into(),
+            outputs,
+        }
+    }
+
+    #[test]
+    fn compare_names_changed_missing_and_extra_outputs() {
+        let ours = manifest(vec![output("//a", "1"), output("//b", "2")]);
+        let theirs = manifest(vec![output("//a", "9"), output("//c", "3")]);
+        assert_eq!(
+            compare(&ours, &theirs),
+            vec![
+                (
+                    "//a linux/amd64".to_string(),
+                    "sha256 1 here, 9 there".to_string()
+                ),
+                (
+                    "//b linux/amd64".to_string(),
+                    "not in the other manifest".to_string()
+                ),
+                (
+                    "//c linux/amd64".to_string(),
+                    "only in the other manifest".to_string()
+                ),
+            ]
+        );
+        assert!(compare(&ours, &ours.clone()).is_empty());
+    }
 }
