@@ -360,16 +360,17 @@ pub fn reasons(old: Option<&Ingredients>, new: &Ingredients) -> Vec<MissReason> 
     };
     // Destructured without `..`: a new key ingredient does not compile until
     // its change is named here too.
+    // In the order the reasons are named.
     let KeyIngredients {
-        kind,
-        rule,
         toolchain,
-        platform_env,
+        rule,
+        kind,
+        inputs: _, // by input_changes
         argv,
+        platform_env,
         env,
         tool_env,
         outputs,
-        inputs: _, // by input_changes
     } = &new.key;
     let was = &old.key;
     let mut out = Vec::new();
@@ -935,8 +936,8 @@ mod tests {
             r.to_string(),
             format!(
                 "file a.go changed ({} → {})",
-                &d("a").to_hex()[..12],
-                &d("b").to_hex()[..12]
+                d("a").short(),
+                d("b").short()
             )
         );
         let (removed, added) = lists(&["-p"], &[]);

@@ -78,19 +78,9 @@ impl<D> KeyIngredients<D> {
     /// The same ingredients with each input digest passed through `f`, if
     /// `f` gives one for every input.
     pub fn try_map<E>(&self, f: impl Fn(&D) -> Option<E>) -> Option<KeyIngredients<E>> {
-        // Destructured so that a new field must be carried over too.
-        let KeyIngredients {
-            kind,
-            rule,
-            toolchain,
-            platform_env,
-            argv,
-            env,
-            tool_env,
-            outputs,
-            inputs,
-        } = self;
-        let inputs = inputs
+        // A struct literal without `..`: a new field must be carried over.
+        let inputs = self
+            .inputs
             .iter()
             .map(|i| {
                 f(&i.digest).map(|digest| KeyInput {
@@ -100,14 +90,14 @@ impl<D> KeyIngredients<D> {
             })
             .collect::<Option<Vec<_>>>()?;
         Some(KeyIngredients {
-            kind: *kind,
-            rule: *rule,
-            toolchain: *toolchain,
-            platform_env: platform_env.clone(),
-            argv: argv.clone(),
-            env: env.clone(),
-            tool_env: tool_env.clone(),
-            outputs: outputs.clone(),
+            kind: self.kind,
+            rule: self.rule,
+            toolchain: self.toolchain,
+            platform_env: self.platform_env.clone(),
+            argv: self.argv.clone(),
+            env: self.env.clone(),
+            tool_env: self.tool_env.clone(),
+            outputs: self.outputs.clone(),
             inputs,
         })
     }
