@@ -13,7 +13,7 @@ use std::time::Instant;
 use crate::cache::Cache;
 use crate::cli::Settings;
 use crate::discover::{self, PackageGraph};
-use crate::exec::Executor;
+use crate::exec::LocalExecutor;
 use crate::explain::{History, MissReason};
 use crate::failure::Failure;
 use crate::fetch::{Fetcher, GoSum, ModuleSources};
@@ -572,8 +572,7 @@ pub fn explain(settings: &Settings) -> Result<(), Failure> {
         flags,
         ..
     } = prepare(settings, Instant::now())?;
-    let exec = Executor::new(&cache, &toolchain);
-    let records = schedule::dry_run(&plan, &exec);
+    let records = schedule::dry_run(&plan, &toolchain.id, &cache);
     let history = History::new(&cache, &ws.root);
     let reasons =
         history.explain_and_record(&plan, &ws.root, &toolchain, &flags.tags, &records, false);
@@ -600,13 +599,17 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
         platforms,
         plan,
     } = prepare(settings, start)?;
-    let mut exec = Executor::new(&cache, &toolchain);
+    let mut exec = LocalExecutor::new(&cache, &toolchain);
     exec.shuffle = settings.shuffle;
     let schedule_start = start.elapsed().as_secs_f64();
     let progress = report::Progress::new(&plan, settings.quiet);
     let run = schedule::run(
         &plan,
-        &exec,
+        &schedule::Backend {
+            toolchain: &toolchain.id,
+            cache: &cache,
+            executor: &exec,
+        },
         &Options {
             jobs: settings.jobs,
             keep_going: settings.keep_going,
