@@ -16,6 +16,8 @@
 
 mod queue;
 pub mod shuffle;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
