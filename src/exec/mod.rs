@@ -54,6 +54,33 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExecError + '_ {
     }
 }
 
+/// The pids of the tools running now, so that a cancel can stop them.
+#[derive(Default)]
+struct Children(Mutex<HashSet<u32>>);
+
+impl Children {
+    fn track(&self, pid: u32, running: bool) {
+        if let Ok(mut set) = self.0.lock() {
+            if running {
+                set.insert(pid);
+            } else {
+                set.remove(&pid);
+            }
+        }
+    }
+
+    fn kill_all(&self) {
+        if let Ok(set) = self.0.lock() {
+            for pid in set.iter() {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(*pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
+
 /// The local cache directory answers the scheduler's look-ups.
 impl ActionCache for Cache {
     fn lookup(&self, key: &ActionKey) -> Option<ActionEntry> {
@@ -75,8 +102,7 @@ pub struct LocalExecutor<'a> {
     /// Namespaces are used when the kernel allows them; probed when the
     /// first action runs (a fully cached build starts no process).
     isolation: OnceLock<namespace::Isolation>,
-    /// The pids of the tools running now, so that `cancel` can stop them.
-    running: Mutex<HashSet<u32>>,
+    running: Children,
 }
 
 impl Executor for LocalExecutor<'_> {
@@ -90,14 +116,7 @@ impl Executor for LocalExecutor<'_> {
     }
 
     fn cancel(&self) {
-        if let Ok(set) = self.running.lock() {
-            for pid in set.iter() {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(*pid as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-        }
+        self.running.kill_all();
     }
 }
 
@@ -108,7 +127,7 @@ impl<'a> LocalExecutor<'a> {
             toolchain,
             shuffle: None,
             isolation: OnceLock::new(),
-            running: Mutex::new(HashSet::new()),
+            running: Children::default(),
         }
     }
 
@@ -120,16 +139,6 @@ impl<'a> LocalExecutor<'a> {
             }
             iso
         })
-    }
-
-    fn track(&self, pid: u32, running: bool) {
-        if let Ok(mut set) = self.running.lock() {
-            if running {
-                set.insert(pid);
-            } else {
-                set.remove(&pid);
-            }
-        }
     }
 
     fn substitute(&self, s: &str, sb: &Path) -> String {
@@ -217,9 +226,9 @@ impl<'a> LocalExecutor<'a> {
             source,
         })?;
         let pid = child.id();
-        self.track(pid, true);
+        self.running.track(pid, true);
         let out = child.wait_with_output();
-        self.track(pid, false);
+        self.running.track(pid, false);
         let out = out.map_err(|source| ExecError::Spawn {
             tool: argv[0].clone(),
             source,
@@ -235,4 +244,45 @@ fn rewrite_paths(text: &str, sb: &Path, src_display: &str) -> String {
     let sb = sb.to_string_lossy();
     text.replace(&format!("{sb}/src/"), src_display)
         .replace(&format!("{sb}/"), "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn kill_all_stops_tracked_children_only() {
+        let children = Children::default();
+        let mut tracked = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let mut done = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        children.track(tracked.id(), true);
+        children.track(done.id(), true);
+        children.track(done.id(), false);
+        children.kill_all();
+        assert_eq!(tracked.wait().unwrap().signal(), Some(9));
+        assert_eq!(
+            done.try_wait().unwrap(),
+            None,
+            "an untracked child keeps running"
+        );
+        done.kill().unwrap();
+        done.wait().unwrap();
+    }
+
+    #[test]
+    fn tool_messages_name_files_as_the_user_knows_them() {
+        let sb = Path::new("/tmp/sb-1");
+        let text = "/tmp/sb-1/src/a.go:3: bad\n/tmp/sb-1/obj/x.o: note\n";
+        assert_eq!(
+            rewrite_paths(text, sb, "pkg/a/"),
+            "pkg/a/a.go:3: bad\nobj/x.o: note\n"
+        );
+    }
 }
