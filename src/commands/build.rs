@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 use petgraph::graph::NodeIndex;
 
 use crate::cli::Settings;
-use crate::exec::Executor;
+use crate::exec::LocalExecutor;
 use crate::explain::{History, MissReason};
 use crate::failure::Failure;
 use crate::pipeline::{display_path, prepare, Prepared};
@@ -68,12 +68,16 @@ fn run_actions(
     p: &Prepared,
     interrupt: &Arc<AtomicBool>,
 ) -> Result<Run, Failure> {
-    let mut exec = Executor::new(&p.cache, &p.toolchain);
+    let mut exec = LocalExecutor::new(&p.cache, &p.toolchain);
     exec.shuffle = settings.shuffle;
     let progress = report::Progress::new(&p.plan, settings.quiet);
     let run = schedule::run(
         &p.plan,
-        &exec,
+        &schedule::Backend {
+            toolchain: &p.toolchain.id,
+            cache: &p.cache,
+            executor: &exec,
+        },
         &Options {
             jobs: settings.jobs,
             keep_going: settings.keep_going,

@@ -6,7 +6,6 @@ use std::time::Instant;
 use petgraph::graph::NodeIndex;
 
 use crate::cli::Settings;
-use crate::exec::Executor;
 use crate::explain::{History, MissReason};
 use crate::failure::Failure;
 use crate::pipeline::{prepare, Prepared};
@@ -34,8 +33,7 @@ pub fn explain(settings: &Settings) -> Result<(), Failure> {
         flags,
         ..
     } = prepare(settings, Instant::now())?;
-    let exec = Executor::new(&cache, &toolchain);
-    let records = schedule::dry_run(&plan, &exec);
+    let records = schedule::dry_run(&plan, &toolchain.id, &cache);
     let history = History::new(&cache, &ws.root);
     let reasons =
         history.explain_and_record(&plan, &ws.root, &toolchain, &flags.tags, &records, false);

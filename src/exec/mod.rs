@@ -10,6 +10,8 @@
 
 mod namespace;
 mod pack;
+mod sandbox;
+mod stage;
 
 use std::collections::HashSet;
 use std::fs;
@@ -18,10 +20,12 @@ use std::process::Stdio;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Instant, SystemTime};
 
-use crate::cache::{Cache, OutputEntry};
+use crate::cache::{ActionEntry, Cache, OutputEntry};
 use crate::digest::{ActionKey, FileDigest};
-use crate::plan::{tool_env, Action, Source, GOROOT, SB, TOOLDIR};
+use crate::plan::{tool_env, Action, GOROOT, SB, TOOLDIR};
+use crate::schedule::{ActionCache, ActionError, ExecResult, Executor};
 use crate::toolchain::Toolchain;
+use sandbox::Sandbox;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -50,44 +54,47 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExecError + '_ {
     }
 }
 
-/// The result of running one action: kept whether it succeeded or not.
-#[derive(Debug, Clone)]
-pub struct ExecResult {
-    pub success: bool,
-    /// What the tool printed, with sandbox paths rewritten for the user.
-    pub output: String,
-    pub seconds: f64,
-    /// The outputs, stored in the CAS (empty when the action failed).
-    pub outputs: Vec<OutputEntry>,
-}
+/// The pids of the tools running now, so that a cancel can stop them.
+#[derive(Default)]
+struct Children(Mutex<HashSet<u32>>);
 
-/// Child processes currently running, so that Ctrl-C can stop them.
-static RUNNING: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
+impl Children {
+    fn track(&self, pid: u32, running: bool) {
+        if let Ok(mut set) = self.0.lock() {
+            if running {
+                set.insert(pid);
+            } else {
+                set.remove(&pid);
+            }
+        }
+    }
 
-fn track(pid: u32, running: bool) {
-    if let Ok(mut set) = RUNNING.lock() {
-        let set = set.get_or_insert_with(HashSet::new);
-        if running {
-            set.insert(pid);
-        } else {
-            set.remove(&pid);
+    fn kill_all(&self) {
+        if let Ok(set) = self.0.lock() {
+            for pid in set.iter() {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(*pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
         }
     }
 }
 
-/// Stops every running tool (on interrupt).
-pub fn kill_running() {
-    if let Ok(set) = RUNNING.lock() {
-        for pid in set.iter().flatten() {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(*pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
+/// The local cache directory answers the scheduler's look-ups.
+impl ActionCache for Cache {
+    fn lookup(&self, key: &ActionKey) -> Option<ActionEntry> {
+        self.get_action(key)
+    }
+
+    fn store(&self, key: &ActionKey, entry: &ActionEntry) -> Result<(), ActionError> {
+        Ok(self.put_action(key, entry)?)
     }
 }
 
-pub struct Executor<'a> {
+/// Runs actions here, each in its own sandbox, with outputs stored in the
+/// local cache.
+pub struct LocalExecutor<'a> {
     pub cache: &'a Cache,
     pub toolchain: &'a Toolchain,
     /// Stage inputs in an order shuffled by this seed (verify varies it).
@@ -95,15 +102,32 @@ pub struct Executor<'a> {
     /// Namespaces are used when the kernel allows them; probed when the
     /// first action runs (a fully cached build starts no process).
     isolation: OnceLock<namespace::Isolation>,
+    running: Children,
 }
 
-impl<'a> Executor<'a> {
-    pub fn new(cache: &'a Cache, toolchain: &'a Toolchain) -> Executor<'a> {
-        Executor {
+impl Executor for LocalExecutor<'_> {
+    fn execute(
+        &self,
+        action: &Action,
+        key: &ActionKey,
+        inputs: &[FileDigest],
+    ) -> Result<ExecResult, ActionError> {
+        Ok(self.run(action, key, inputs)?)
+    }
+
+    fn cancel(&self) {
+        self.running.kill_all();
+    }
+}
+
+impl<'a> LocalExecutor<'a> {
+    pub fn new(cache: &'a Cache, toolchain: &'a Toolchain) -> LocalExecutor<'a> {
+        LocalExecutor {
             cache,
             toolchain,
             shuffle: None,
             isolation: OnceLock::new(),
+            running: Children::default(),
         }
     }
 
@@ -123,135 +147,56 @@ impl<'a> Executor<'a> {
             .replace(GOROOT, &self.toolchain.goroot.to_string_lossy())
     }
 
-    /// Puts every input at its place in the sandbox. `blobs` gives, for
-    /// each input, the CAS blob of an `Output` source.
-    fn stage(
-        &self,
-        action: &Action,
-        blobs: &[Option<PathBuf>],
-        sb: &Path,
-    ) -> Result<(), ExecError> {
-        for d in ["obj", "pkg", "include", "tmp"] {
-            let p = sb.join(d);
-            fs::create_dir_all(&p).map_err(io_err(&p))?;
-        }
-        let src = sb.join("src");
-        match &action.src_link {
-            Some(dir) => std::os::unix::fs::symlink(dir, &src).map_err(io_err(&src))?,
-            None => fs::create_dir(&src).map_err(io_err(&src))?,
-        }
-        let mut staging: Vec<(u64, (&crate::plan::Input, &Option<PathBuf>))> = action
-            .inputs
-            .iter()
-            .zip(blobs)
-            .enumerate()
-            .map(|(i, x)| {
-                (
-                    self.shuffle
-                        .map(|seed| crate::schedule::mix(seed ^ i as u64))
-                        .unwrap_or(i as u64),
-                    x,
-                )
-            })
-            .collect();
-        staging.sort_by_key(|(k, _)| *k);
-        for (_, (input, blob)) in staging {
-            if action.src_link.is_some() && input.at.starts_with("src/") {
-                continue;
-            }
-            let dest = sb.join(&input.at);
-            if let Some(parent) = dest.parent() {
-                fs::create_dir_all(parent).map_err(io_err(parent))?;
-            }
-            match (&input.source, blob) {
-                (
-                    Source::File {
-                        path,
-                        immutable: true,
-                        ..
-                    },
-                    _,
-                ) => std::os::unix::fs::symlink(path, &dest).map_err(io_err(&dest))?,
-                (Source::File { path, digest, .. }, _) => {
-                    // A copy, checked against the digest the key was made
-                    // from: an edit during the build must not be compiled
-                    // under the old key.
-                    fs::copy(path, &dest).map_err(io_err(path))?;
-                    if FileDigest::of_file(&dest).map_err(io_err(&dest))? != *digest {
-                        return Err(ExecError::ChangedDuringBuild(path.clone()));
-                    }
-                    set_readonly(&dest, true)?;
-                }
-                (Source::Output { .. }, Some(blob)) => {
-                    // Read in full before use, whatever the stat cache says.
-                    if !self.cache.verify_blob_contents(blob) {
-                        return Err(ExecError::CorruptBlob(blob.clone()));
-                    }
-                    if input.writable {
-                        fs::copy(blob, &dest).map_err(io_err(blob))?;
-                        set_readonly(&dest, false)?;
-                    } else if fs::hard_link(blob, &dest).is_err() {
-                        fs::copy(blob, &dest).map_err(io_err(blob))?;
-                    }
-                }
-                (Source::Output { name, .. }, None) => {
-                    return Err(ExecError::Io {
-                        path: dest,
-                        source: std::io::Error::other(format!("bug: no blob for output {name}")),
-                    })
-                }
-                (Source::Generated(bytes), _) => {
-                    let text = self.substitute(&String::from_utf8_lossy(bytes), sb);
-                    fs::write(&dest, text).map_err(io_err(&dest))?;
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Runs one action in a fresh sandbox and stores its outputs.
-    pub fn run(
+    fn run(
         &self,
         action: &Action,
         key: &ActionKey,
-        blobs: &[Option<PathBuf>],
+        digests: &[FileDigest],
     ) -> Result<ExecResult, ExecError> {
         let start = Instant::now();
         let dir = Sandbox::create(self.cache.tmp_dir(), key)?;
-        let sb = dir.0.clone();
-        self.stage(action, blobs, &sb)?;
+        let sb = dir.path();
+        self.stage(action, digests, sb)?;
         let (success, raw) = if action.argv.first().map(String::as_str) == Some("pack") {
-            pack::run(&sb, &action.argv[2], &action.argv[3..])
+            pack::run(sb, &action.argv[2], &action.argv[3..])
         } else {
-            self.spawn(action, &sb)?
+            self.spawn(action, sb)?
         };
-        let output = rewrite_paths(&raw, &sb, &action.src_display);
-        let mut outputs = Vec::new();
-        if success {
-            for name in &action.outputs {
-                let path = sb.join(name);
-                let f = fs::File::options()
-                    .write(true)
-                    .open(&path)
-                    .map_err(io_err(&path))?;
-                // Outputs carry no time: the CAS and gobuildr-out see mtime 0.
-                f.set_modified(SystemTime::UNIX_EPOCH)
-                    .map_err(io_err(&path))?;
-                drop(f);
-                let (digest, size) = self.cache.put_file(&path)?;
-                outputs.push(OutputEntry {
-                    name: name.clone(),
-                    digest,
-                    size,
-                });
-            }
-        }
+        let outputs = if success {
+            self.store_outputs(action, sb)?
+        } else {
+            Vec::new()
+        };
         Ok(ExecResult {
             success,
-            output,
+            output: rewrite_paths(&raw, sb, &action.src_display),
             seconds: start.elapsed().as_secs_f64(),
             outputs,
         })
+    }
+
+    /// Moves the outputs of a successful action into the CAS.
+    fn store_outputs(&self, action: &Action, sb: &Path) -> Result<Vec<OutputEntry>, ExecError> {
+        let mut outputs = Vec::new();
+        for name in &action.outputs {
+            let path = sb.join(name);
+            let f = fs::File::options()
+                .write(true)
+                .open(&path)
+                .map_err(io_err(&path))?;
+            // Outputs carry no time: the CAS and gobuildr-out see mtime 0.
+            f.set_modified(SystemTime::UNIX_EPOCH)
+                .map_err(io_err(&path))?;
+            drop(f);
+            let (digest, size) = self.cache.put_file(&path)?;
+            outputs.push(OutputEntry {
+                name: name.clone(),
+                digest,
+                size,
+            });
+        }
+        Ok(outputs)
     }
 
     fn spawn(&self, action: &Action, sb: &Path) -> Result<(bool, String), ExecError> {
@@ -281,9 +226,9 @@ impl<'a> Executor<'a> {
             source,
         })?;
         let pid = child.id();
-        track(pid, true);
+        self.running.track(pid, true);
         let out = child.wait_with_output();
-        track(pid, false);
+        self.running.track(pid, false);
         let out = out.map_err(|source| ExecError::Spawn {
             tool: argv[0].clone(),
             source,
@@ -294,55 +239,50 @@ impl<'a> Executor<'a> {
     }
 }
 
-fn set_readonly(path: &Path, ro: bool) -> Result<(), ExecError> {
-    let mut perm = fs::metadata(path).map_err(io_err(path))?.permissions();
-    perm.set_readonly(ro);
-    fs::set_permissions(path, perm).map_err(io_err(path))
-}
-
-/// Read-only staged copies would stop the temp dir's removal on some
-/// systems; give directories back their write bit.
-fn make_removable(sb: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = fs::set_permissions(sb, fs::Permissions::from_mode(0o755));
-}
-
-/// A sandbox directory, removed when dropped. Its name comes from the
-/// action key, so a rebuild of the same action in the same cache uses the
-/// same path (a tool that leaks its sandbox path into an output is then
-/// caught only when verify varies the sandbox root, and named for it).
-struct Sandbox(PathBuf);
-
-impl Sandbox {
-    fn create(tmp: &Path, key: &ActionKey) -> Result<Sandbox, ExecError> {
-        let base = format!("sb-{}", &key.to_hex()[..16]);
-        let mut n = 0;
-        loop {
-            let dir = if n == 0 {
-                tmp.join(&base)
-            } else {
-                tmp.join(format!("{base}-{n}"))
-            };
-            match fs::create_dir(&dir) {
-                Ok(()) => return Ok(Sandbox(dir)),
-                // Another process (or a leftover) has this name: next one.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
-                Err(e) => return Err(io_err(tmp)(e)),
-            }
-        }
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        make_removable(&self.0);
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Tool messages name sandbox files; show them as the user knows them.
 fn rewrite_paths(text: &str, sb: &Path, src_display: &str) -> String {
     let sb = sb.to_string_lossy();
     text.replace(&format!("{sb}/src/"), src_display)
         .replace(&format!("{sb}/"), "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn kill_all_stops_tracked_children_only() {
+        let children = Children::default();
+        let mut tracked = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let mut done = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        children.track(tracked.id(), true);
+        children.track(done.id(), true);
+        children.track(done.id(), false);
+        children.kill_all();
+        assert_eq!(tracked.wait().unwrap().signal(), Some(9));
+        assert_eq!(
+            done.try_wait().unwrap(),
+            None,
+            "an untracked child keeps running"
+        );
+        done.kill().unwrap();
+        done.wait().unwrap();
+    }
+
+    #[test]
+    fn tool_messages_name_files_as_the_user_knows_them() {
+        let sb = Path::new("/tmp/sb-1");
+        let text = "/tmp/sb-1/src/a.go:3: bad\n/tmp/sb-1/obj/x.o: note\n";
+        assert_eq!(
+            rewrite_paths(text, sb, "pkg/a/"),
+            "pkg/a/a.go:3: bad\nobj/x.o: note\n"
+        );
+    }
 }

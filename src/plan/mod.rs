@@ -150,10 +150,10 @@ impl Action {
     /// input order): see [`KeyIngredients`], the one recipe.
     pub fn key(
         &self,
-        toolchain: &Toolchain,
+        toolchain: &crate::digest::ToolchainId,
         input_digests: &[FileDigest],
     ) -> crate::digest::ActionKey {
-        KeyIngredients::of(self, &toolchain.id, input_digests).key()
+        KeyIngredients::of(self, toolchain, input_digests).key()
     }
 }
 

@@ -4,24 +4,31 @@
 //! weighted by kind, so runtime and the big std packages go first). Each
 //! action's key is computed when its dependencies are done, from the digests
 //! of what they produced; a key found in the action cache is a hit,
-//! anything else runs in the sandbox. Failure stops new work unless
-//! `keep_going`; an interrupt kills the running tools. The cache stays
-//! consistent in every case because it only ever sees complete entries.
+//! anything else goes to the executor. Failure stops new work unless
+//! `keep_going`; an interrupt cancels the executor's running actions. The
+//! cache stays consistent in every case because it only ever sees complete
+//! entries.
+//!
+//! The scheduler owns the [`ActionCache`] and [`Executor`] interfaces, so a
+//! remote cache or executor is one more implementation of them; the local
+//! ones live in `exec`. Which action starts when is decided by the
+//! thread-free ready queue in `queue`.
 
-use std::collections::BinaryHeap;
-use std::path::PathBuf;
+mod queue;
+pub mod shuffle;
+#[cfg(test)]
+mod tests;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use petgraph::graph::NodeIndex;
-use petgraph::visit::EdgeRef;
-use petgraph::Direction;
 
 use crate::cache::{ActionEntry, OutputEntry};
-use crate::digest::{ActionKey, FileDigest};
-use crate::exec::Executor;
-use crate::plan::{ActionKind, Plan, Source};
+use crate::digest::{ActionKey, FileDigest, ToolchainId};
+use crate::plan::{Action, ActionKind, Plan, Source};
+use queue::ReadyQueue;
 
 /// What happened to one action.
 #[derive(Debug, Clone)]
@@ -66,6 +73,33 @@ impl Record {
         }
     }
 
+    fn cached(key: ActionKey, inputs: Vec<Option<FileDigest>>, entry: ActionEntry) -> Record {
+        Record {
+            outcome: Outcome::Cached,
+            key: Some(key),
+            inputs,
+            outputs: entry.outputs,
+            output: entry.output,
+            ..Record::not_run()
+        }
+    }
+
+    fn failed(
+        key: Option<ActionKey>,
+        inputs: Vec<Option<FileDigest>>,
+        output: String,
+        seconds: f64,
+    ) -> Record {
+        Record {
+            outcome: Outcome::Failed,
+            key,
+            inputs,
+            output,
+            seconds,
+            ..Record::not_run()
+        }
+    }
+
     pub fn output_digest(&self, name: &str) -> Option<FileDigest> {
         self.outputs
             .iter()
@@ -80,14 +114,6 @@ pub struct Options {
     /// Start ready actions in an order shuffled by this seed instead of
     /// critical path first (verify varies it).
     pub shuffle: Option<u64>,
-}
-
-/// A well-mixed 64-bit hash (splitmix64), for seeded shuffles.
-pub fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 /// Called as actions start and finish (progress display).
@@ -111,27 +137,59 @@ impl Run {
     }
 }
 
+/// Why an action could not be run or its entry stored: shown to the user
+/// as the action's output.
+pub type ActionError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The result of running one action: kept whether it succeeded or not.
+#[derive(Debug, Clone)]
+pub struct ExecResult {
+    pub success: bool,
+    /// What the tool printed, with sandbox paths rewritten for the user.
+    pub output: String,
+    pub seconds: f64,
+    /// The outputs, stored in the CAS (empty when the action failed).
+    pub outputs: Vec<OutputEntry>,
+}
+
+/// Where finished actions are remembered by key.
+pub trait ActionCache: Sync {
+    /// The entry for a key, if it is complete (anything less is a miss).
+    fn lookup(&self, key: &ActionKey) -> Option<ActionEntry>;
+    /// Records the entry of an action that ran successfully, once every
+    /// output it names is stored.
+    fn store(&self, key: &ActionKey, entry: &ActionEntry) -> Result<(), ActionError>;
+}
+
+/// What runs an action whose key missed the cache.
+pub trait Executor: Sync {
+    /// Runs `action` under `key`; `inputs` are the digests of its inputs,
+    /// in input order. A successful result's outputs are stored where the
+    /// cache's entries can name them.
+    fn execute(
+        &self,
+        action: &Action,
+        key: &ActionKey,
+        inputs: &[FileDigest],
+    ) -> Result<ExecResult, ActionError>;
+    /// Stops every action running now (on interrupt); they finish as
+    /// failures.
+    fn cancel(&self);
+}
+
+/// What a run looks actions up in and runs them with.
+pub struct Backend<'a> {
+    /// Enters every action key.
+    pub toolchain: &'a ToolchainId,
+    pub cache: &'a dyn ActionCache,
+    pub executor: &'a dyn Executor,
+}
+
 fn weight(kind: ActionKind) -> u64 {
     match kind {
         ActionKind::Compile | ActionKind::Link => 4,
         _ => 1,
     }
-}
-
-/// Longest weighted path from each node to the end of the graph.
-fn priorities(plan: &Plan) -> Vec<u64> {
-    let g = &plan.graph;
-    let mut prio = vec![0u64; g.node_count()];
-    let order = petgraph::algo::toposort(g, None).unwrap_or_default();
-    for &n in order.iter().rev() {
-        let below = g
-            .neighbors_directed(n, Direction::Outgoing)
-            .map(|m| prio[m.index()])
-            .max()
-            .unwrap_or(0);
-        prio[n.index()] = below + weight(g[n].kind);
-    }
-    prio
 }
 
 /// The digests of an action's inputs, as far as they are known: an output
@@ -148,51 +206,19 @@ fn input_digests(plan: &Plan, records: &[Record], node: NodeIndex) -> Vec<Option
         .collect()
 }
 
-/// The key of an action whose inputs are all known.
-fn key_of(
-    plan: &Plan,
-    exec: &Executor,
-    node: NodeIndex,
-    inputs: &[Option<FileDigest>],
-) -> Option<ActionKey> {
-    let digests: Option<Vec<FileDigest>> = inputs.iter().copied().collect();
-    digests.map(|d| plan.graph[node].key(exec.toolchain, &d))
-}
-
-/// Where each `Output` input's blob is in the CAS.
-fn blobs(
-    plan: &Plan,
-    exec: &Executor,
-    node: NodeIndex,
-    inputs: &[Option<FileDigest>],
-) -> Vec<Option<PathBuf>> {
-    plan.graph[node]
-        .inputs
-        .iter()
-        .zip(inputs)
-        .map(|(input, d)| match (&input.source, d) {
-            (Source::Output { .. }, Some(d)) => Some(exec.cache.blob_path(d)),
-            _ => None,
-        })
-        .collect()
+/// Every input digest, if all are known.
+fn known(inputs: &[Option<FileDigest>]) -> Option<Vec<FileDigest>> {
+    inputs.iter().copied().collect()
 }
 
 /// Without running anything: which actions are cached and which would run.
-pub fn dry_run(plan: &Plan, exec: &Executor) -> Vec<Record> {
+pub fn dry_run(plan: &Plan, toolchain: &ToolchainId, cache: &dyn ActionCache) -> Vec<Record> {
     let mut records = vec![Record::not_run(); plan.graph.node_count()];
     for node in petgraph::algo::toposort(&plan.graph, None).unwrap_or_default() {
         let inputs = input_digests(plan, &records, node);
-        let key = key_of(plan, exec, node, &inputs);
-        let entry = key.and_then(|k| exec.cache.get_action(&k));
-        records[node.index()] = match entry {
-            Some(e) => Record {
-                outcome: Outcome::Cached,
-                key,
-                inputs,
-                outputs: e.outputs,
-                output: e.output,
-                ..Record::not_run()
-            },
+        let key = known(&inputs).map(|d| plan.graph[node].key(toolchain, &d));
+        records[node.index()] = match key.and_then(|k| Some((k, cache.lookup(&k)?))) {
+            Some((k, entry)) => Record::cached(k, inputs, entry),
             None => Record {
                 outcome: Outcome::WouldRun,
                 key,
@@ -204,169 +230,122 @@ pub fn dry_run(plan: &Plan, exec: &Executor) -> Vec<Record> {
     records
 }
 
-/// Looks the action up in the cache and runs it on a miss.
+/// Looks the action up in the cache; only a miss reaches the executor.
 fn perform(
     plan: &Plan,
-    exec: &Executor,
+    backend: &Backend,
     node: NodeIndex,
     inputs: Vec<Option<FileDigest>>,
 ) -> Record {
-    let Some(key) = key_of(plan, exec, node, &inputs) else {
-        return failed(
-            None,
-            inputs,
-            "bug: an input of a ready action is unknown\n".into(),
-            0.0,
-        );
-    };
-    if let Some(entry) = exec.cache.get_action(&key) {
-        return Record {
-            outcome: Outcome::Cached,
-            key: Some(key),
-            inputs,
-            outputs: entry.outputs,
-            output: entry.output,
-            ..Record::not_run()
-        };
-    }
     let action = &plan.graph[node];
-    match exec.run(action, &key, &blobs(plan, exec, node, &inputs)) {
-        Ok(res) if res.success => {
-            let entry = ActionEntry {
-                outputs: res.outputs.clone(),
-                output: res.output.clone(),
-                seconds: res.seconds,
-            };
-            if let Err(e) = exec.cache.put_action(&key, &entry) {
-                return failed(Some(key), inputs, format!("{e}\n"), res.seconds);
-            }
-            Record {
-                outcome: Outcome::Executed,
-                key: Some(key),
-                inputs,
-                outputs: res.outputs,
-                output: res.output,
-                seconds: res.seconds,
-                ..Record::not_run()
-            }
-        }
-        Ok(res) => failed(Some(key), inputs, res.output, res.seconds),
-        Err(e) => failed(Some(key), inputs, format!("{e}\n"), 0.0),
+    let Some(digests) = known(&inputs) else {
+        let bug = "bug: an input of a ready action is unknown\n";
+        return Record::failed(None, inputs, bug.into(), 0.0);
+    };
+    let key = action.key(backend.toolchain, &digests);
+    match backend.cache.lookup(&key) {
+        Some(entry) => Record::cached(key, inputs, entry),
+        None => execute(action, backend, key, &digests, inputs),
     }
 }
 
-fn failed(
-    key: Option<ActionKey>,
+/// Runs an action and stores the entry of a success.
+fn execute(
+    action: &Action,
+    backend: &Backend,
+    key: ActionKey,
+    digests: &[FileDigest],
     inputs: Vec<Option<FileDigest>>,
-    output: String,
-    seconds: f64,
 ) -> Record {
+    let res = match backend.executor.execute(action, &key, digests) {
+        Ok(res) if res.success => res,
+        Ok(res) => return Record::failed(Some(key), inputs, res.output, res.seconds),
+        Err(e) => return Record::failed(Some(key), inputs, format!("{e}\n"), 0.0),
+    };
+    let entry = ActionEntry {
+        outputs: res.outputs,
+        output: res.output,
+        seconds: res.seconds,
+    };
+    if let Err(e) = backend.cache.store(&key, &entry) {
+        return Record::failed(Some(key), inputs, format!("{e}\n"), res.seconds);
+    }
     Record {
-        outcome: Outcome::Failed,
-        key,
+        outcome: Outcome::Executed,
+        key: Some(key),
         inputs,
-        output,
-        seconds,
+        outputs: entry.outputs,
+        output: entry.output,
+        seconds: res.seconds,
         ..Record::not_run()
     }
 }
 
+/// Does `work` on the current worker and notes when, where and how long.
+fn timed(t0: Instant, work: impl FnOnce() -> Record) -> Record {
+    let started = t0.elapsed().as_secs_f64();
+    let mut rec = work();
+    rec.started = started;
+    rec.worker = rayon::current_thread_index().unwrap_or(0);
+    rec.seconds = t0.elapsed().as_secs_f64() - started;
+    rec
+}
+
+/// How long the driver waits for a finished action before it looks at the
+/// interrupt flag.
+const POLL: Duration = Duration::from_millis(50);
+
 /// Runs the plan. Returns a record per action (indexed by node).
 pub fn run(
     plan: &Plan,
-    exec: &Executor,
+    backend: &Backend,
     opts: &Options,
     observer: &dyn Observer,
     interrupt: &Arc<AtomicBool>,
 ) -> Result<Run, rayon::ThreadPoolBuildError> {
-    let g = &plan.graph;
-    let n = g.node_count();
-    let prio = priorities(plan);
-    let mut waiting: Vec<usize> = (0..n)
-        .map(|i| {
-            g.edges_directed(NodeIndex::new(i), Direction::Incoming)
-                .count()
-        })
-        .collect();
-    // Ready actions by (priority, tie-break): the critical path first, or a
-    // seeded shuffle.
-    let order = |i: usize| match opts.shuffle {
-        Some(seed) => (mix(seed ^ i as u64), std::cmp::Reverse(i)),
-        None => (prio[i], std::cmp::Reverse(i)),
-    };
-    let mut ready: BinaryHeap<(u64, std::cmp::Reverse<usize>)> =
-        (0..n).filter(|&i| waiting[i] == 0).map(order).collect();
-    let mut records: Vec<Record> = vec![Record::not_run(); n];
-    let mut blocked = vec![false; n];
-    let mut running = 0usize;
-    let mut stop = false;
-    let mut interrupted = false;
     let jobs = opts.jobs.max(1);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
+    let mut queue = ReadyQueue::new(
+        &plan.graph,
+        |a| weight(a.kind),
+        opts.keep_going,
+        opts.shuffle,
+    );
+    let mut records: Vec<Record> = vec![Record::not_run(); plan.graph.node_count()];
+    let mut interrupted = false;
     let (tx, rx) = mpsc::channel::<(NodeIndex, Record)>();
-    let t0 = std::time::Instant::now();
+    let t0 = Instant::now();
 
     pool.in_place_scope(|scope| loop {
-        while !stop && running < jobs {
-            let Some((_, std::cmp::Reverse(i))) = ready.pop() else {
+        while queue.running() < jobs {
+            let Some(node) = queue.next() else {
                 break;
             };
-            let node = NodeIndex::new(i);
-            if blocked[i] {
-                // A dependency failed under --keep-going: pass the block on.
-                for e in g.edges_directed(node, Direction::Outgoing) {
-                    blocked[e.target().index()] = true;
-                    waiting[e.target().index()] -= 1;
-                    if waiting[e.target().index()] == 0 {
-                        ready.push(order(e.target().index()));
-                    }
-                }
-                continue;
-            }
             let inputs = input_digests(plan, &records, node);
             let tx = tx.clone();
-            running += 1;
             observer.started(node);
             scope.spawn(move |_| {
-                let started = t0.elapsed().as_secs_f64();
-                let mut rec = perform(plan, exec, node, inputs);
-                rec.started = started;
-                rec.worker = rayon::current_thread_index().unwrap_or(0);
-                rec.seconds = t0.elapsed().as_secs_f64() - started;
+                let rec = timed(t0, || perform(plan, backend, node, inputs));
                 let _ = tx.send((node, rec));
             });
         }
-        if running == 0 {
+        if queue.running() == 0 {
             break;
         }
-        let (node, rec) = match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(x) => x,
+        match rx.recv_timeout(POLL) {
+            Ok((node, rec)) => {
+                observer.finished(node, &rec);
+                queue.finish(node, !matches!(rec.outcome, Outcome::Failed));
+                records[node.index()] = rec;
+            }
             Err(_) => {
                 if interrupt.load(Ordering::SeqCst) && !interrupted {
                     interrupted = true;
-                    stop = true;
-                    crate::exec::kill_running();
+                    queue.cancel();
+                    backend.executor.cancel();
                 }
-                continue;
-            }
-        };
-        running -= 1;
-        observer.finished(node, &rec);
-        let ok = !matches!(rec.outcome, Outcome::Failed);
-        if !ok && !opts.keep_going {
-            stop = true;
-        }
-        for e in g.edges_directed(node, Direction::Outgoing) {
-            let t = e.target().index();
-            if !ok {
-                blocked[t] = true;
-            }
-            waiting[t] -= 1;
-            if waiting[t] == 0 {
-                ready.push(order(t));
             }
         }
-        records[node.index()] = rec;
     });
     Ok(Run {
         records,
