@@ -16,7 +16,7 @@ use crate::discover::{self, PackageGraph};
 use crate::exec::Executor;
 use crate::explain::{History, MissReason};
 use crate::failure::Failure;
-use crate::fetch::{Fetcher, GoSum, ModuleSources};
+use crate::fetch::{Fetcher, ModuleSources};
 use crate::goflags::{BuildFlags, Layer, Pgo};
 use crate::plan::{self, Plan, PlanRequest, Root};
 use crate::publish;
@@ -29,7 +29,7 @@ use crate::workspace::config::Config;
 use crate::workspace::gomod::GoMod;
 use crate::workspace::label::{self, Label};
 use crate::workspace::tree::Tree;
-use crate::workspace::{RootKind, Workspace};
+use crate::workspace::{GoSum, RootKind, Workspace};
 
 /// go.sum of every module in the workspace, and go.work.sum.
 pub fn load_sums(ws: &Workspace) -> GoSum {

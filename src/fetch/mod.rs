@@ -17,12 +17,12 @@ pub mod sources;
 
 pub use sources::{Found, ModuleSources, SourceError};
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::toolenv::go_command_env;
+use crate::workspace::GoSum;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -88,60 +88,6 @@ pub struct DbMismatch {
     pub what: &'static str,
     pub go_sum: String,
     pub database: String,
-}
-
-/// go.sum lines: (module, version or version/go.mod) → h1 hash.
-#[derive(Debug, Default)]
-pub struct GoSum {
-    lines: BTreeMap<(String, String), String>,
-    /// Which file each came from, for messages.
-    files: Vec<PathBuf>,
-}
-
-impl GoSum {
-    pub fn load(files: &[PathBuf]) -> GoSum {
-        let mut sum = GoSum::default();
-        for f in files {
-            if let Ok(text) = std::fs::read_to_string(f) {
-                sum.files.push(f.clone());
-                for line in text.lines() {
-                    if let [m, v, h] = line.split_whitespace().collect::<Vec<_>>()[..] {
-                        sum.lines
-                            .insert((m.to_string(), v.to_string()), h.to_string());
-                    }
-                }
-            }
-        }
-        sum
-    }
-
-    pub fn get(&self, module: &str, version: &str) -> Option<&str> {
-        self.lines
-            .get(&(module.to_string(), version.to_string()))
-            .map(String::as_str)
-    }
-
-    /// Every module version with a line for its zip: (module, version, h1).
-    pub fn modules(&self) -> impl Iterator<Item = (&str, &str, &str)> {
-        self.lines
-            .iter()
-            .filter(|((_, v), _)| !v.ends_with("/go.mod"))
-            .map(|((m, v), h)| (m.as_str(), v.as_str(), h.as_str()))
-    }
-
-    /// Every module version with a `/go.mod` line.
-    pub fn go_mod_entries(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.lines
-            .keys()
-            .filter_map(|(m, v)| v.strip_suffix("/go.mod").map(|v| (m.as_str(), v)))
-    }
-
-    fn file_name(&self) -> String {
-        self.files
-            .first()
-            .map(|f| f.display().to_string())
-            .unwrap_or_else(|| "go.sum".into())
-    }
 }
 
 /// One module file that was checked, for `gobuildr fetch --json`.
