@@ -238,21 +238,29 @@ impl Toolchain {
 
     /// Whether this toolchain is at least Go `version` (`1.27`).
     pub fn at_least(&self, version: &str) -> bool {
-        let parse = |v: &str| -> (u32, u32) {
-            let l = lang_of(v);
-            let mut it = l
-                .trim_start_matches("go")
-                .split('.')
-                .map(|x| x.parse().unwrap_or(0));
-            (it.next().unwrap_or(0), it.next().unwrap_or(0))
-        };
-        parse(&self.version) >= parse(version)
+        lang_at_least(&self.version, version)
     }
 
     /// The language version of this toolchain: `go1.26` for `go1.26.8`.
     pub fn lang(&self) -> String {
         lang_of(&self.version)
     }
+}
+
+/// The numbers of a Go version, which order versions when compared as
+/// lists: `go1.26.8` → [1, 26, 8]; a part that is no number counts as 0.
+pub fn version_numbers(version: &str) -> Vec<u32> {
+    version
+        .trim_start_matches("go")
+        .split('.')
+        .map(|x| x.parse().unwrap_or(0))
+        .collect()
+}
+
+/// Whether Go `have`'s language version (major and minor) is at least
+/// `want`'s: `go1.27rc1` is at least `1.27`.
+fn lang_at_least(have: &str, want: &str) -> bool {
+    version_numbers(&lang_of(have)) >= version_numbers(&lang_of(want))
 }
 
 /// `go1.26.8` → `go1.26`; `1.22` → `go1.22`; `1.21.0` → `go1.21`.
@@ -266,6 +274,26 @@ pub fn lang_of(version: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn numbers_order_versions() {
+        use super::version_numbers as n;
+        assert_eq!(n("go1.26.8"), [1, 26, 8]);
+        assert_eq!(n("1.22"), [1, 22]);
+        assert!(n("go1.26.10") > n("go1.26.9"));
+        assert!(n("go1.27") > n("go1.26.9"));
+        assert!(n("go1.26.0") > n("go1.26"));
+        assert_eq!(n("go1.27rc1"), [1, 0]);
+    }
+
+    #[test]
+    fn lang_versions_compare_major_and_minor() {
+        use super::lang_at_least as at_least;
+        assert!(at_least("go1.27rc1", "1.27"));
+        assert!(at_least("go1.26.8", "1.26.9"));
+        assert!(!at_least("go1.26.8", "1.27"));
+        assert!(at_least("go1.100.0", "1.27"));
+    }
+
     #[test]
     fn lang() {
         assert_eq!(super::lang_of("go1.26.8"), "go1.26");
