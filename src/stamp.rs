@@ -37,62 +37,84 @@ pub fn resolve(table: &BTreeMap<String, String>, root: &Path) -> Result<Vec<Stam
     // Each placeholder is resolved once per build, so every stamp sees the
     // same value (one timestamp, one git call).
     let mut known: BTreeMap<String, String> = BTreeMap::new();
-    let mut out = Vec::new();
-    for (var, template) in table {
-        let mut value = template.clone();
-        let mut volatile = Vec::new();
-        let mut rest = template.as_str();
-        while let Some(start) = rest.find('{') {
-            let Some(len) = rest[start..].find('}') else {
-                break;
-            };
-            let placeholder = &rest[start..start + len + 1];
-            rest = &rest[start + len + 1..];
-            let args: &[&str] = match placeholder {
-                "{GIT_COMMIT}" => &["rev-parse", "HEAD"],
-                "{GIT_COMMIT_TIME}" => &[
-                    "log",
-                    "-1",
-                    "--format=%cd",
-                    "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
-                ],
-                "{VERSION}" => &["describe", "--tags", "--abbrev=0"],
-                "{BUILD_TIMESTAMP}" => &[],
-                _ => {
-                    return Err(StampError::Unknown {
-                        var: var.clone(),
-                        placeholder: placeholder.to_string(),
-                    })
-                }
-            };
-            let resolved = match known.get(placeholder) {
-                Some(v) => v.clone(),
-                None if args.is_empty() => crate::vcs::rfc3339(
-                    SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map(|d| d.as_secs())
-                        .unwrap_or(0),
-                ),
-                None => crate::vcs::git(root, args).map_err(|msg| StampError::Git {
-                    var: var.clone(),
-                    placeholder: placeholder.to_string(),
-                    args: args.join(" "),
-                    msg,
-                })?,
-            };
-            if VOLATILE.contains(&placeholder) && !volatile.contains(&placeholder.to_string()) {
-                volatile.push(placeholder.to_string());
-            }
-            known.insert(placeholder.to_string(), resolved.clone());
-            value = value.replace(placeholder, &resolved);
+    table
+        .iter()
+        .map(|(var, template)| resolve_one(var, template, &mut known, root))
+        .collect()
+}
+
+/// Resolves one stamp, with the values in `known` and adding to them.
+fn resolve_one(
+    var: &str,
+    template: &str,
+    known: &mut BTreeMap<String, String>,
+    root: &Path,
+) -> Result<Stamp, StampError> {
+    let mut value = template.to_string();
+    let mut volatile = Vec::new();
+    for placeholder in placeholders(template) {
+        let resolved = match known.get(placeholder) {
+            Some(v) => v.clone(),
+            None => resolve_placeholder(var, placeholder, root)?,
+        };
+        if VOLATILE.contains(&placeholder) && !volatile.contains(&placeholder.to_string()) {
+            volatile.push(placeholder.to_string());
         }
-        out.push(Stamp {
-            var: var.clone(),
-            value,
-            volatile,
-        });
+        known.insert(placeholder.to_string(), resolved.clone());
+        value = value.replace(placeholder, &resolved);
     }
-    Ok(out)
+    Ok(Stamp {
+        var: var.to_string(),
+        value,
+        volatile,
+    })
+}
+
+/// The `{...}` placeholders of a template, in order, repeats included.
+fn placeholders(template: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        out.push(&rest[start..start + len + 1]);
+        rest = &rest[start + len + 1..];
+    }
+    out
+}
+
+/// A placeholder's value now: the build time, or what git says.
+fn resolve_placeholder(var: &str, placeholder: &str, root: &Path) -> Result<String, StampError> {
+    let args: &[&str] = match placeholder {
+        "{GIT_COMMIT}" => &["rev-parse", "HEAD"],
+        "{GIT_COMMIT_TIME}" => &[
+            "log",
+            "-1",
+            "--format=%cd",
+            "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
+        ],
+        "{VERSION}" => &["describe", "--tags", "--abbrev=0"],
+        "{BUILD_TIMESTAMP}" => {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            return Ok(crate::vcs::rfc3339(now));
+        }
+        _ => {
+            return Err(StampError::Unknown {
+                var: var.to_string(),
+                placeholder: placeholder.to_string(),
+            })
+        }
+    };
+    crate::vcs::git(root, args).map_err(|msg| StampError::Git {
+        var: var.to_string(),
+        placeholder: placeholder.to_string(),
+        args: args.join(" "),
+        msg,
+    })
 }
 
 #[cfg(test)]
@@ -103,5 +125,34 @@ mod tests {
             .into_iter()
             .collect();
         assert!(super::resolve(&t, std::path::Path::new(".")).is_err());
+    }
+
+    #[test]
+    fn placeholders_in_order() {
+        assert_eq!(
+            super::placeholders("{VERSION}-{GIT_COMMIT}+{VERSION}{unclosed"),
+            ["{VERSION}", "{GIT_COMMIT}", "{VERSION}"]
+        );
+        assert!(super::placeholders("plain } text").is_empty());
+    }
+
+    #[test]
+    fn build_timestamp_is_volatile_and_shared() {
+        let t = [
+            ("main.a".to_string(), "at {BUILD_TIMESTAMP}".to_string()),
+            (
+                "main.b".to_string(),
+                "{BUILD_TIMESTAMP}/{BUILD_TIMESTAMP}".to_string(),
+            ),
+            ("main.c".to_string(), "fixed".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let s = super::resolve(&t, std::path::Path::new(".")).unwrap();
+        let time = s[0].value.strip_prefix("at ").unwrap();
+        assert_eq!(s[1].value, format!("{time}/{time}"));
+        assert_eq!(s[0].volatile, ["{BUILD_TIMESTAMP}"]);
+        assert_eq!(s[1].volatile, ["{BUILD_TIMESTAMP}"]);
+        assert_eq!((s[2].value.as_str(), s[2].volatile.len()), ("fixed", 0));
     }
 }

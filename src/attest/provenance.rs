@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::fetch::GoSum;
+use crate::workspace::GoSum;
 
 use super::manifest::ManifestOutput;
 

@@ -144,6 +144,67 @@ fn split_tags(raw: &[String]) -> Vec<String> {
     tags
 }
 
+/// `--platform` and `--platforms` values, split at commas, in order.
+fn platforms(build: &args::BuildArgs) -> Vec<String> {
+    build
+        .platform
+        .iter()
+        .chain(&build.platforms)
+        .flat_map(|p| p.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `--jobs`, or one per core when unset or 0.
+fn jobs(given: Option<usize>) -> usize {
+    given.filter(|j| *j > 0).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    })
+}
+
+/// The global flags verify passes on (`--go`, `--rules`), made absolute.
+fn forward_global(cli: &args::Cli, cwd: &std::path::Path) -> Vec<String> {
+    cli.go
+        .iter()
+        .map(|g| ("--go", cwd.join(g)))
+        .chain(cli.rules.iter().map(|r| ("--rules", cwd.join(r))))
+        .flat_map(|(f, v)| [f.to_string(), v.to_string_lossy().to_string()])
+        .collect()
+}
+
+/// The build flags verify passes on, as typed.
+fn forward_build(build: &args::BuildArgs) -> Vec<String> {
+    build
+        .labels
+        .iter()
+        .cloned()
+        .chain(
+            build
+                .platform
+                .iter()
+                .flat_map(|p| ["--platform".to_string(), p.clone()]),
+        )
+        .chain(
+            build
+                .platforms
+                .iter()
+                .flat_map(|p| ["--platforms".to_string(), p.clone()]),
+        )
+        .chain(
+            build
+                .tags
+                .iter()
+                .flat_map(|t| ["--tags".to_string(), t.clone()]),
+        )
+        .chain(build.offline.then(|| "--offline".to_string()))
+        .chain(forward_go(&build.go))
+        .collect()
+}
+
 impl Settings {
     pub fn resolve(cli: &args::Cli, build: &args::BuildArgs) -> Result<Settings, Failure> {
         if let Some(why) = refused(&build.go) {
@@ -159,11 +220,6 @@ impl Settings {
         } else {
             build.labels.clone()
         };
-        let jobs = build.jobs.filter(|j| *j > 0).unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        });
         Ok(Settings {
             start_dir,
             cache_dir: cli
@@ -174,16 +230,8 @@ impl Settings {
             go: cli.go.clone(),
             labels: Labels(labels),
             tags: split_tags(&build.tags),
-            platforms: build
-                .platform
-                .iter()
-                .chain(&build.platforms)
-                .flat_map(|p| p.split(','))
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(str::to_string)
-                .collect(),
-            jobs,
+            platforms: platforms(build),
+            jobs: jobs(build.jobs),
             keep_going: build.keep_going,
             out: build.out.as_ref().map(|o| cwd.join(o)),
             summary_json: build.summary_json.as_ref().map(|p| cwd.join(p)),
@@ -193,38 +241,8 @@ impl Settings {
             record: build.record.as_ref().map(|p| cwd.join(p)),
             shuffle: build.shuffle,
             provenance: build.provenance.as_ref().map(|p| cwd.join(p)),
-            forward_global: cli
-                .go
-                .iter()
-                .map(|g| ("--go", cwd.join(g)))
-                .chain(cli.rules.iter().map(|r| ("--rules", cwd.join(r))))
-                .flat_map(|(f, v)| [f.to_string(), v.to_string_lossy().to_string()])
-                .collect(),
-            forward_build: build
-                .labels
-                .iter()
-                .cloned()
-                .chain(
-                    build
-                        .platform
-                        .iter()
-                        .flat_map(|p| ["--platform".to_string(), p.clone()]),
-                )
-                .chain(
-                    build
-                        .platforms
-                        .iter()
-                        .flat_map(|p| ["--platforms".to_string(), p.clone()]),
-                )
-                .chain(
-                    build
-                        .tags
-                        .iter()
-                        .flat_map(|t| ["--tags".to_string(), t.clone()]),
-                )
-                .chain(build.offline.then(|| "--offline".to_string()))
-                .chain(forward_go(&build.go))
-                .collect(),
+            forward_global: forward_global(cli, &cwd),
+            forward_build: forward_build(build),
             output: build.go.output.as_ref().map(|o| Output::of(&cwd, o)),
             go_flags: build.go.clone(),
             profile: build.profile.as_ref().map(|p| cwd.join(p)),
@@ -234,6 +252,50 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
+    use super::args::BuildArgs;
+
+    #[test]
+    fn platforms_split_at_commas_in_order() {
+        let build = BuildArgs {
+            platform: vec!["linux/amd64, ".into()],
+            platforms: vec!["darwin/arm64,,windows/amd64".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            super::platforms(&build),
+            ["linux/amd64", "darwin/arm64", "windows/amd64"]
+        );
+    }
+
+    #[test]
+    fn jobs_default_to_the_cores() {
+        assert_eq!(super::jobs(Some(3)), 3);
+        assert_eq!(super::jobs(Some(0)), super::jobs(None));
+        assert!(super::jobs(None) >= 1);
+    }
+
+    #[test]
+    fn build_flags_forwarded_as_typed() {
+        let build = BuildArgs {
+            labels: vec!["//cmd/app".into()],
+            platform: vec!["linux/arm64".into()],
+            tags: vec!["a,b".into()],
+            offline: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            super::forward_build(&build),
+            [
+                "//cmd/app",
+                "--platform",
+                "linux/arm64",
+                "--tags",
+                "a,b",
+                "--offline"
+            ]
+        );
+    }
+
     #[test]
     fn tags() {
         assert_eq!(

@@ -3,11 +3,10 @@
 //! database. Each line is verified, a mismatch, exempt (GONOSUMDB /
 //! GOPRIVATE), or not in the database.
 
-use std::path::PathBuf;
-
 use serde::Serialize;
 
 use crate::sumdb::{Database, SumdbError};
+pub use crate::workspace::gosum::{read_lines, SumLine};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -59,35 +58,6 @@ impl Report {
     pub fn count(&self, s: Status) -> usize {
         self.lines.iter().filter(|l| l.status == s).count()
     }
-}
-
-/// One go.sum line: file, module, version (`v` or `v/go.mod`), hash.
-pub struct SumLine {
-    pub file: PathBuf,
-    pub module: String,
-    pub version: String,
-    pub hash: String,
-}
-
-/// Reads every line of the given go.sum files (missing files are skipped).
-pub fn read_lines(files: &[PathBuf]) -> Vec<SumLine> {
-    let mut out = Vec::new();
-    for f in files {
-        let Ok(text) = std::fs::read_to_string(f) else {
-            continue;
-        };
-        for line in text.lines() {
-            if let [m, v, h] = line.split_whitespace().collect::<Vec<_>>()[..] {
-                out.push(SumLine {
-                    file: f.clone(),
-                    module: m.into(),
-                    version: v.into(),
-                    hash: h.into(),
-                });
-            }
-        }
-    }
-    out
 }
 
 /// Audits the lines against `db` (None: GOSUMDB=off, everything exempt).

@@ -17,12 +17,12 @@ pub mod sources;
 
 pub use sources::{Found, ModuleSources, SourceError};
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::toolenv::go_command_env;
+use crate::workspace::GoSum;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -88,60 +88,6 @@ pub struct DbMismatch {
     pub what: &'static str,
     pub go_sum: String,
     pub database: String,
-}
-
-/// go.sum lines: (module, version or version/go.mod) → h1 hash.
-#[derive(Debug, Default)]
-pub struct GoSum {
-    lines: BTreeMap<(String, String), String>,
-    /// Which file each came from, for messages.
-    files: Vec<PathBuf>,
-}
-
-impl GoSum {
-    pub fn load(files: &[PathBuf]) -> GoSum {
-        let mut sum = GoSum::default();
-        for f in files {
-            if let Ok(text) = std::fs::read_to_string(f) {
-                sum.files.push(f.clone());
-                for line in text.lines() {
-                    if let [m, v, h] = line.split_whitespace().collect::<Vec<_>>()[..] {
-                        sum.lines
-                            .insert((m.to_string(), v.to_string()), h.to_string());
-                    }
-                }
-            }
-        }
-        sum
-    }
-
-    pub fn get(&self, module: &str, version: &str) -> Option<&str> {
-        self.lines
-            .get(&(module.to_string(), version.to_string()))
-            .map(String::as_str)
-    }
-
-    /// Every module version with a line for its zip: (module, version, h1).
-    pub fn modules(&self) -> impl Iterator<Item = (&str, &str, &str)> {
-        self.lines
-            .iter()
-            .filter(|((_, v), _)| !v.ends_with("/go.mod"))
-            .map(|((m, v), h)| (m.as_str(), v.as_str(), h.as_str()))
-    }
-
-    /// Every module version with a `/go.mod` line.
-    pub fn go_mod_entries(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.lines
-            .keys()
-            .filter_map(|(m, v)| v.strip_suffix("/go.mod").map(|v| (m.as_str(), v)))
-    }
-
-    fn file_name(&self) -> String {
-        self.files
-            .first()
-            .map(|f| f.display().to_string())
-            .unwrap_or_else(|| "go.sum".into())
-    }
 }
 
 /// One module file that was checked, for `gobuildr fetch --json`.
@@ -222,6 +168,86 @@ fn write_atomic(dest: &Path, data: &[u8]) -> Result<(), FetchError> {
         path: dest.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
     })
+}
+
+/// One job's module file, named every way fetching it needs.
+struct ModFile<'a> {
+    module: &'a str,
+    version: &'a str,
+    zip: bool,
+    /// "zip" or "go.mod", for messages and reports.
+    what: &'static str,
+    /// Its name in the module's download directory.
+    name: String,
+}
+
+impl<'a> ModFile<'a> {
+    fn of(job: &'a Job) -> ModFile<'a> {
+        let (module, version, zip) = (job.0.as_str(), job.1.as_str(), job.2);
+        let (what, ext) = if zip {
+            ("zip", "zip")
+        } else {
+            ("go.mod", "mod")
+        };
+        ModFile {
+            module,
+            version,
+            zip,
+            what,
+            name: format!("{version}.{ext}"),
+        }
+    }
+
+    /// Its go.sum hash, which must be there: go.sum is never filled in.
+    fn want<'s>(&self, sums: &'s GoSum) -> Result<&'s str, FetchError> {
+        let sum_version = if self.zip {
+            self.version.to_string()
+        } else {
+            format!("{}/go.mod", self.version)
+        };
+        sums.get(self.module, &sum_version)
+            .ok_or_else(|| FetchError::MissingSum {
+                file: sums.file_name(),
+                module: self.module.to_string(),
+                version: self.version.to_string(),
+                what: if self.zip { "" } else { " (its go.mod)" },
+            })
+    }
+
+    fn hash(&self, data: &[u8]) -> Result<String, zip::result::ZipError> {
+        if self.zip {
+            h1::of_zip(data)
+        } else {
+            Ok(h1::of_mod(data))
+        }
+    }
+
+    /// Whether `dest` already holds the file with hash `want`.
+    fn cached(&self, dest: &Path, want: &str) -> bool {
+        std::fs::read(dest)
+            .ok()
+            .is_some_and(|data| self.hash(&data).ok().as_deref() == Some(want))
+    }
+
+    /// Checks downloaded bytes against the go.sum hash.
+    fn check(&self, data: &[u8], want: &str, from: &str) -> Result<(), FetchError> {
+        let got = self.hash(data).map_err(|e| FetchError::Unavailable {
+            module: self.module.into(),
+            version: self.version.into(),
+            what: self.what,
+            why: format!("unreadable zip from {from}: {e}"),
+        })?;
+        if got != want {
+            return Err(FetchError::Mismatch {
+                module: format!("{} {}", self.module, self.version),
+                what: self.what,
+                from: from.into(),
+                want: want.into(),
+                got,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A progress bar over module files, with the bytes downloaded; hidden
@@ -348,33 +374,11 @@ impl Fetcher<'_> {
 
     /// Makes one module file (the zip or the go.mod) present and verified.
     fn ensure(&self, sums: &GoSum, job: &Job, bar: &Bar) -> Result<Fetched, FetchError> {
-        let (module, version, zip) = (job.0.as_str(), job.1.as_str(), job.2);
-        let (what, sum_version, file) = if zip {
-            ("zip", version.to_string(), format!("{version}.zip"))
-        } else {
-            (
-                "go.mod",
-                format!("{version}/go.mod"),
-                format!("{version}.mod"),
-            )
-        };
-        let want = sums
-            .get(module, &sum_version)
-            .ok_or_else(|| FetchError::MissingSum {
-                file: sums.file_name(),
-                module: module.to_string(),
-                version: version.to_string(),
-                what: if zip { "" } else { " (its go.mod)" },
-            })?;
+        let file = ModFile::of(job);
+        let (module, version, what) = (file.module, file.version, file.what);
+        let want = file.want(sums)?;
         let dir = self.download_dir(module);
-        let dest = dir.join(&file);
-        let hash = |data: &[u8]| {
-            if zip {
-                h1::of_zip(data)
-            } else {
-                Ok(h1::of_mod(data))
-            }
-        };
+        let dest = dir.join(&file.name);
         let fetched = |from: String| Fetched {
             module: module.into(),
             version: version.into(),
@@ -382,14 +386,16 @@ impl Fetcher<'_> {
             h1: want.into(),
             from,
         };
-        let cached = || {
-            std::fs::read(&dest)
-                .ok()
-                .is_some_and(|data| hash(&data).ok().as_deref() == Some(want))
-        };
-        if cached() {
+        // A cached file is proved like a downloaded one.
+        let from_cache = || -> Result<Option<Fetched>, FetchError> {
+            if !file.cached(&dest, want) {
+                return Ok(None);
+            }
             self.prove(sums, module, version, what, want)?;
-            return Ok(fetched("cache".into()));
+            Ok(Some(fetched("cache".into())))
+        };
+        if let Some(f) = from_cache()? {
+            return Ok(f);
         }
         if self.offline {
             return Err(FetchError::Offline {
@@ -400,30 +406,15 @@ impl Fetcher<'_> {
         }
         let _lock = lock_version(&dir, version)?;
         // Another process may have published it while we waited.
-        if cached() {
-            self.prove(sums, module, version, what, want)?;
-            return Ok(fetched("cache".into()));
+        if let Some(f) = from_cache()? {
+            return Ok(f);
         }
-        let (data, from) = self.download(module, version, &file, what, bar)?;
-        let got = hash(&data).map_err(|e| FetchError::Unavailable {
-            module: module.into(),
-            version: version.into(),
-            what,
-            why: format!("unreadable zip from {from}: {e}"),
-        })?;
-        if got != want {
-            return Err(FetchError::Mismatch {
-                module: format!("{module} {version}"),
-                what,
-                from,
-                want: want.into(),
-                got,
-            });
-        }
+        let (data, from) = self.download(module, version, &file.name, what, bar)?;
+        file.check(&data, want, &from)?;
         // Proved before it is published: nothing the database refuses
         // reaches the module cache.
         self.prove(sums, module, version, what, want)?;
-        if zip {
+        if file.zip {
             // go reads the recorded hash next to the zip; written first so
             // a published zip always has it.
             write_atomic(&dir.join(format!("{version}.ziphash")), want.as_bytes())?;
@@ -543,5 +534,88 @@ impl Fetcher<'_> {
             };
         bar.finish();
         results.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FetchError, Fetcher, GoSum, Job, ModFile};
+
+    fn sums(text: &str) -> (tempfile::TempDir, GoSum) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("go.sum");
+        std::fs::write(&file, text).unwrap();
+        let sums = GoSum::load(&[file]);
+        (dir, sums)
+    }
+
+    fn job(m: &str, v: &str, zip: bool) -> Job {
+        (m.into(), v.into(), zip)
+    }
+
+    #[test]
+    fn jobs_are_required_zips_then_every_go_mod() {
+        let (_d, sums) = sums(
+            "example.com/c v1.3.0/go.mod h1:c=\nexample.com/a v1.0.0/go.mod h1:a=\nexample.com/x v9.0.0 h1:x=\n",
+        );
+        let requires = [
+            ("example.com/b".to_string(), "v1.2.0".to_string()),
+            ("example.com/a".to_string(), "v1.0.0".to_string()),
+        ];
+        assert_eq!(
+            Fetcher::jobs(&requires, &sums),
+            [
+                job("example.com/b", "v1.2.0", true),
+                job("example.com/a", "v1.0.0", true),
+                job("example.com/a", "v1.0.0", false),
+                job("example.com/b", "v1.2.0", false),
+                job("example.com/c", "v1.3.0", false),
+            ]
+        );
+        // A go.sum zip line alone requires nothing.
+        assert!(Fetcher::jobs(&[], &sums).iter().all(|j| !j.2));
+    }
+
+    #[test]
+    fn module_files_name_their_go_sum_line() {
+        let (_d, sums) = sums("example.com/a v1.0.0 h1:zip=\n");
+        let zip = job("example.com/a", "v1.0.0", true);
+        let file = ModFile::of(&zip);
+        assert_eq!((file.name.as_str(), file.what), ("v1.0.0.zip", "zip"));
+        assert_eq!(file.want(&sums).unwrap(), "h1:zip=");
+        let go_mod = job("example.com/a", "v1.0.0", false);
+        let file = ModFile::of(&go_mod);
+        assert_eq!((file.name.as_str(), file.what), ("v1.0.0.mod", "go.mod"));
+        let err = file.want(&sums).unwrap_err().to_string();
+        assert!(
+            err.contains("go.sum: no go.sum line for example.com/a v1.0.0 (its go.mod)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn downloads_must_match_go_sum() {
+        let data = b"module example.com/a\n";
+        let want = super::h1::of_mod(data);
+        let go_mod = job("example.com/a", "v1.0.0", false);
+        let file = ModFile::of(&go_mod);
+        assert!(file.check(data, &want, "proxy").is_ok());
+        let err = file.check(b"module evil\n", &want, "proxy").unwrap_err();
+        assert!(matches!(err, FetchError::Mismatch { from, .. } if from == "proxy"));
+        let zip = job("example.com/a", "v1.0.0", true);
+        let err = ModFile::of(&zip).check(b"not a zip", &want, "proxy");
+        assert!(matches!(err, Err(FetchError::Unavailable { .. })));
+    }
+
+    #[test]
+    fn cached_only_with_the_right_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("v1.0.0.mod");
+        std::fs::write(&dest, "module example.com/a\n").unwrap();
+        let go_mod = job("example.com/a", "v1.0.0", false);
+        let file = ModFile::of(&go_mod);
+        assert!(file.cached(&dest, &super::h1::of_mod(b"module example.com/a\n")));
+        assert!(!file.cached(&dest, "h1:other="));
+        assert!(!file.cached(&dir.path().join("absent"), "h1:other="));
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::goenv::{GoEnv, Setting};
 use crate::net::{self, redact, Client, LazyClient, NetConfig, NetError};
+use crate::workspace::glob::prefix_match;
 
 use super::escape;
 
@@ -170,15 +171,7 @@ pub fn matches_prefix_patterns(patterns: &str, path: &str) -> bool {
         .split(',')
         .map(|p| p.trim().trim_end_matches('/'))
         .filter(|p| !p.is_empty())
-        .any(|pat| {
-            let pat: Vec<&str> = pat.split('/').collect();
-            let elems: Vec<&str> = path.split('/').collect();
-            elems.len() >= pat.len()
-                && pat
-                    .iter()
-                    .zip(&elems)
-                    .all(|(p, e)| crate::plan::glob_match(p, e))
-        })
+        .any(|pat| prefix_match(pat, path))
 }
 
 /// What a successful look-up found.

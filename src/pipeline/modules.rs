@@ -9,10 +9,10 @@ use crate::cache::Cache;
 use crate::cli::Settings;
 use crate::discover::{self, PackageGraph};
 use crate::failure::Failure;
-use crate::fetch::{Fetcher, GoSum, ModuleSources};
+use crate::fetch::{Fetcher, ModuleSources};
 use crate::toolchain::Toolchain;
 use crate::workspace::config::Config;
-use crate::workspace::{RootKind, Workspace};
+use crate::workspace::{GoSum, RootKind, Workspace};
 
 /// Every go.sum of the workspace (see [`sum_files`]), parsed.
 pub fn load_sums(ws: &Workspace) -> GoSum {

@@ -3,7 +3,7 @@
 use crate::cache::Cache;
 use crate::cli::Settings;
 use crate::failure::Failure;
-use crate::toolchain::{pin, Toolchain};
+use crate::toolchain::{pin, version_numbers, Toolchain};
 use crate::workspace::config::Config;
 use crate::workspace::Workspace;
 
@@ -36,7 +36,10 @@ pub fn locate_toolchain(
         // gobuildr.toml pins exactly; go.mod's toolchain line is a minimum,
         // as go reads it.
         let exact = local.version == format!("go{}", pin.version);
-        if exact || (pin.by == "go.mod" && newer_or_equal(&local.version, &pin.version)) {
+        if exact
+            || (pin.by == "go.mod"
+                && version_numbers(&local.version) >= version_numbers(&pin.version))
+        {
             return Ok(local.clone());
         }
     }
@@ -75,16 +78,4 @@ fn pin_of(ws: &Workspace, config: &Config) -> Option<pin::Pin> {
         by: by.into(),
         host: pin::host(),
     })
-}
-
-/// Whether Go version `have` (`go1.26.8`) is at least `want` (`1.26.2`),
-/// comparing major, minor and patch.
-fn newer_or_equal(have: &str, want: &str) -> bool {
-    let parse = |v: &str| -> Vec<u32> {
-        v.trim_start_matches("go")
-            .split('.')
-            .map(|x| x.parse().unwrap_or(0))
-            .collect()
-    };
-    parse(have) >= parse(want)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::fetch::GoSum;
+use crate::workspace::GoSum;
 
 use crate::discover::{Module, Package, PackageGraph};
 use crate::goflags::{BuildFlags, BuildMode};

@@ -24,11 +24,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::{kind, FileDigest, KeyEncoder, StatCache};
 use crate::discover::{Package, PackageGraph};
-use crate::fetch::GoSum;
 use crate::goflags::{BuildFlags, Pgo};
 use crate::rules::{rules, Platform};
 use crate::toolchain::Toolchain;
+use crate::workspace::glob::glob_match;
 use crate::workspace::label;
+use crate::workspace::GoSum;
 
 /// The environment every tool gets besides its action's own (platform,
 /// GOROOT): `[env]` of `rules/tools.toml`, in file order; part of every key.
@@ -342,45 +343,6 @@ fn check_errors(
     }
 }
 
-/// Path-component glob match, as Go's path.Match for one element.
-pub fn glob_match(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    fn rec(p: &[char], n: &[char]) -> bool {
-        match p.first() {
-            None => n.is_empty(),
-            Some('*') => (0..=n.len()).any(|i| rec(&p[1..], &n[i..])),
-            Some('?') => !n.is_empty() && rec(&p[1..], &n[1..]),
-            Some('[') => {
-                let Some(close) = p.iter().position(|&c| c == ']') else {
-                    return false;
-                };
-                let Some(&c) = n.first() else { return false };
-                let class = &p[1..close];
-                let (negate, class) = match class.first() {
-                    Some('^') => (true, &class[1..]),
-                    _ => (false, class),
-                };
-                let mut hit = false;
-                let mut i = 0;
-                while i < class.len() {
-                    if i + 2 < class.len() && class[i + 1] == '-' {
-                        hit |= class[i] <= c && c <= class[i + 2];
-                        i += 3;
-                    } else {
-                        hit |= class[i] == c;
-                        i += 1;
-                    }
-                }
-                hit != negate && rec(&p[close + 1..], &n[1..])
-            }
-            Some('\\') if p.len() > 1 => n.first() == Some(&p[1]) && rec(&p[2..], &n[1..]),
-            Some(c) => n.first() == Some(c) && rec(&p[1..], &n[1..]),
-        }
-    }
-    rec(&p, &n)
-}
-
 /// The files each `//go:embed` pattern selects, out of the package's
 /// embedded files: a file matches when its leading path elements match the
 /// pattern's (a file directly, or one below a matched directory).
@@ -514,14 +476,6 @@ fn plan_root(planner: &mut planner::Planner, r: &Root, pgo: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("*.txt", "a.txt"));
-        assert!(!glob_match("*.txt", "a.go"));
-        assert!(glob_match("[a-c]?", "bz"));
-        assert!(!glob_match("[^a-c]?", "bz"));
-    }
 
     #[test]
     fn embed_selection() {

@@ -325,6 +325,31 @@ impl Database {
             why: "a proof panicked".into(),
         })?;
         let known = self.cached_latest();
+        let newest = self.newest(known, signed)?;
+        let mut older: Vec<Tree> = [known, Some(signed), self.pin]
+            .into_iter()
+            .flatten()
+            .filter(|t| *t != newest)
+            .collect();
+        older.dedup();
+        let consistency = Proof {
+            newest,
+            older: &older,
+            record: None,
+        };
+        let mut src = Tiles { db: self };
+        let mut proved = consistency
+            .check(&mut src)
+            .map_err(|e| self.consistency_error(e, known, signed, newest))?;
+        if let Some(record) = record {
+            proved.extend(self.prove_inclusion(signed, record, module, version)?);
+        }
+        self.store_proved(&proved, newest)
+    }
+
+    /// The newest of the cached head and a newly signed one; refused if
+    /// they fork (same size, other root) or the pin is beyond it.
+    fn newest(&self, known: Option<Tree>, signed: Tree) -> Result<Tree, SumdbError> {
         let db = self.db();
         if let Some(old) = known.filter(|k| k.size == signed.size && k.root != signed.root) {
             return Err(SumdbError::Fork {
@@ -344,39 +369,30 @@ impl Database {
                 tree: newest,
             });
         }
-        let mut older: Vec<Tree> = [known, Some(signed), self.pin]
-            .into_iter()
-            .flatten()
-            .filter(|t| *t != newest)
-            .collect();
-        older.dedup();
-        let consistency = Proof {
-            newest,
-            older: &older,
-            record: None,
+        Ok(newest)
+    }
+
+    /// Proves record `id` (with `text`) is in the `signed` tree; the
+    /// tiles that prove it.
+    fn prove_inclusion(
+        &self,
+        signed: Tree,
+        (id, text): (u64, &[u8]),
+        module: &str,
+        version: &str,
+    ) -> Result<Vec<(Tile, Vec<u8>)>, SumdbError> {
+        if id >= signed.size {
+            return Err(self.not_included(module, version, signed));
+        }
+        let inclusion = Proof {
+            newest: signed,
+            older: &[],
+            record: Some((id, text)),
         };
         let mut src = Tiles { db: self };
-        let tiles = consistency
+        inclusion
             .check(&mut src)
-            .map_err(|e| self.consistency_error(e, known, signed, newest))?;
-        let mut proved = tiles;
-        if let Some((id, text)) = record {
-            if id >= signed.size {
-                return Err(self.not_included(module, version, signed));
-            }
-            let inclusion = Proof {
-                newest: signed,
-                older: &[],
-                record: Some((id, text)),
-            };
-            let mut src = Tiles { db: self };
-            proved.extend(
-                inclusion
-                    .check(&mut src)
-                    .map_err(|_| self.not_included(module, version, signed))?,
-            );
-        }
-        self.store_proved(&proved, newest)
+            .map_err(|_| self.not_included(module, version, signed))
     }
 
     fn not_included(&self, module: &str, version: &str, tree: Tree) -> SumdbError {

@@ -115,6 +115,74 @@ fn run_go(go: &Path, args: &[&str], scratch: &Path) -> Result<Vec<u8>, Toolchain
     Ok(out.stdout)
 }
 
+/// An I/O error on `path`, as a toolchain error.
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ToolchainError {
+    let path = path.to_path_buf();
+    move |source| ToolchainError::Io { path, source }
+}
+
+/// The `go` to use (the given path, else PATH's), canonical.
+fn find_go(explicit: Option<&Path>) -> Result<PathBuf, ToolchainError> {
+    let go = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => which("go").ok_or(ToolchainError::NotFound)?,
+    };
+    go.canonicalize().map_err(io_error(&go))
+}
+
+impl Record {
+    /// What `go env` says about `go` (whose digest is `go_digest`).
+    fn ask(go: &Path, go_digest: FileDigest, scratch: &Path) -> Result<Record, ToolchainError> {
+        let out = run_go(
+            go,
+            &[
+                "env",
+                "-json",
+                "GOROOT",
+                "GOVERSION",
+                "GOHOSTOS",
+                "GOHOSTARCH",
+                "GOTOOLDIR",
+            ],
+            scratch,
+        )?;
+        let env: GoEnv = serde_json::from_slice(&out).map_err(|e| ToolchainError::Run {
+            go: go.to_path_buf(),
+            msg: format!("unexpected `go env -json` output: {e}"),
+        })?;
+        Ok(Record {
+            go_digest,
+            goroot: PathBuf::from(env.goroot),
+            version: env.goversion,
+            host_os: env.gohostos,
+            host_arch: env.gohostarch,
+            tool_dir: PathBuf::from(env.gotooldir),
+            targets: None,
+        })
+    }
+
+    /// The remembered record at `path`, if it is for this `go` binary.
+    fn load(path: &Path, go_digest: &FileDigest) -> Option<Record> {
+        std::fs::read(path)
+            .ok()
+            .and_then(|d| serde_json::from_slice::<Record>(&d).ok())
+            .filter(|r| r.go_digest == *go_digest)
+    }
+
+    /// The toolchain's identity: its version, host and tools' bytes.
+    fn identity(&self, cache: &Cache) -> Result<ToolchainId, ToolchainError> {
+        let mut enc = KeyEncoder::<kind::Toolchain>::new("toolchain");
+        enc.str("version", &self.version)
+            .str("host", &format!("{}/{}", self.host_os, self.host_arch));
+        for tool in TOOLS {
+            let path = self.tool_dir.join(tool);
+            let d = cache.stats().digest(&path).map_err(io_error(&path))?;
+            enc.str("tool", tool).digest("bytes", &d);
+        }
+        Ok(enc.finish())
+    }
+}
+
 impl Toolchain {
     /// Locates `go` (the given path, else PATH) and fingerprints it: `go env`
     /// runs only when this `go` binary was not seen before (or changed).
@@ -123,68 +191,20 @@ impl Toolchain {
         cache: &Cache,
         origin: &str,
     ) -> Result<Toolchain, ToolchainError> {
-        let go = match explicit {
-            Some(p) => p.to_path_buf(),
-            None => which("go").ok_or(ToolchainError::NotFound)?,
-        };
-        let go = go.canonicalize().map_err(|source| ToolchainError::Io {
-            path: go.clone(),
-            source,
-        })?;
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ToolchainError::Io { path, source }
-        };
-        let go_digest = cache.stats().digest(&go).map_err(io(&go))?;
+        let go = find_go(explicit)?;
+        let go_digest = cache.stats().digest(&go).map_err(io_error(&go))?;
         let record_path = cache.root().join("toolchain-v1").join(format!(
             "{}.json",
             FileDigest::of_bytes(go.to_string_lossy().as_bytes())
         ));
-        let known = std::fs::read(&record_path)
-            .ok()
-            .and_then(|d| serde_json::from_slice::<Record>(&d).ok())
-            .filter(|r| r.go_digest == go_digest);
-        let record = match known {
+        let record = match Record::load(&record_path, &go_digest) {
             Some(r) => r,
             None => {
-                let out = run_go(
-                    &go,
-                    &[
-                        "env",
-                        "-json",
-                        "GOROOT",
-                        "GOVERSION",
-                        "GOHOSTOS",
-                        "GOHOSTARCH",
-                        "GOTOOLDIR",
-                    ],
-                    cache.root(),
-                )?;
-                let env: GoEnv = serde_json::from_slice(&out).map_err(|e| ToolchainError::Run {
-                    go: go.clone(),
-                    msg: format!("unexpected `go env -json` output: {e}"),
-                })?;
-                let r = Record {
-                    go_digest,
-                    goroot: PathBuf::from(env.goroot),
-                    version: env.goversion,
-                    host_os: env.gohostos,
-                    host_arch: env.gohostarch,
-                    tool_dir: PathBuf::from(env.gotooldir),
-                    targets: None,
-                };
+                let r = Record::ask(&go, go_digest, cache.root())?;
                 save_record(&record_path, &r);
                 r
             }
         };
-        let mut enc = KeyEncoder::<kind::Toolchain>::new("toolchain");
-        enc.str("version", &record.version)
-            .str("host", &format!("{}/{}", record.host_os, record.host_arch));
-        for tool in TOOLS {
-            let path = record.tool_dir.join(tool);
-            let d = cache.stats().digest(&path).map_err(io(&path))?;
-            enc.str("tool", tool).digest("bytes", &d);
-        }
         Ok(Toolchain {
             go,
             goroot: record.goroot.clone(),
@@ -192,7 +212,7 @@ impl Toolchain {
             version: record.version.clone(),
             host_os: record.host_os.clone(),
             host_arch: record.host_arch.clone(),
-            id: enc.finish(),
+            id: record.identity(cache)?,
             origin: origin.to_string(),
             record_path,
             record,
@@ -218,21 +238,29 @@ impl Toolchain {
 
     /// Whether this toolchain is at least Go `version` (`1.27`).
     pub fn at_least(&self, version: &str) -> bool {
-        let parse = |v: &str| -> (u32, u32) {
-            let l = lang_of(v);
-            let mut it = l
-                .trim_start_matches("go")
-                .split('.')
-                .map(|x| x.parse().unwrap_or(0));
-            (it.next().unwrap_or(0), it.next().unwrap_or(0))
-        };
-        parse(&self.version) >= parse(version)
+        lang_at_least(&self.version, version)
     }
 
     /// The language version of this toolchain: `go1.26` for `go1.26.8`.
     pub fn lang(&self) -> String {
         lang_of(&self.version)
     }
+}
+
+/// The numbers of a Go version, which order versions when compared as
+/// lists: `go1.26.8` → [1, 26, 8]; a part that is no number counts as 0.
+pub fn version_numbers(version: &str) -> Vec<u32> {
+    version
+        .trim_start_matches("go")
+        .split('.')
+        .map(|x| x.parse().unwrap_or(0))
+        .collect()
+}
+
+/// Whether Go `have`'s language version (major and minor) is at least
+/// `want`'s: `go1.27rc1` is at least `1.27`.
+fn lang_at_least(have: &str, want: &str) -> bool {
+    version_numbers(&lang_of(have)) >= version_numbers(&lang_of(want))
 }
 
 /// `go1.26.8` → `go1.26`; `1.22` → `go1.22`; `1.21.0` → `go1.21`.
@@ -246,6 +274,26 @@ pub fn lang_of(version: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn numbers_order_versions() {
+        use super::version_numbers as n;
+        assert_eq!(n("go1.26.8"), [1, 26, 8]);
+        assert_eq!(n("1.22"), [1, 22]);
+        assert!(n("go1.26.10") > n("go1.26.9"));
+        assert!(n("go1.27") > n("go1.26.9"));
+        assert!(n("go1.26.0") > n("go1.26"));
+        assert_eq!(n("go1.27rc1"), [1, 0]);
+    }
+
+    #[test]
+    fn lang_versions_compare_major_and_minor() {
+        use super::lang_at_least as at_least;
+        assert!(at_least("go1.27rc1", "1.27"));
+        assert!(at_least("go1.26.8", "1.26.9"));
+        assert!(!at_least("go1.26.8", "1.27"));
+        assert!(at_least("go1.100.0", "1.27"));
+    }
+
     #[test]
     fn lang() {
         assert_eq!(super::lang_of("go1.26.8"), "go1.26");

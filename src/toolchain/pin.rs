@@ -13,8 +13,9 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::fetch::{h1, Found, GoSum, ModuleSources};
+use crate::fetch::{h1, Found, ModuleSources};
 use crate::sumdb::Database;
+use crate::workspace::GoSum;
 
 use super::ToolchainError;
 

@@ -6,9 +6,13 @@
 //! the rest of gobuildr shows or keys is relative to it.
 
 pub mod config;
+pub mod glob;
 pub mod gomod;
+pub mod gosum;
 pub mod label;
 pub mod tree;
+
+pub use gosum::GoSum;
 
 use std::path::{Path, PathBuf};
 
