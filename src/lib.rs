@@ -1,60 +1,70 @@
 //! gobuildr: hermetic, reproducible builds for Go, with no BUILD files.
 //!
-//! Reading map, in pipeline order:
-//! - [`cli`]: raw flags, then resolved `Settings`.
-//! - [`goflags`]: go build's own flags (per-package patterns, quoting,
-//!   build mode, PGO, VCS) with go's meaning.
-//! - [`workspace`]: the root (go.work / go.mod), labels, gobuildr.toml, the
-//!   canonical meaning of go.mod.
-//! - [`toolchain`]: which Go, and its identity digest.
-//! - [`sumdb`]: the checksum database client: signed tree heads, proofs
-//!   of inclusion and consistency, the pin.
-//! - [`fetch`]: modules from the configured proxies, verified against go.sum
-//!   and proved by the checksum database.
-//! - [`discover`]: one `go list -deps -json` per platform → package graph.
-//! - [`rules`]: the Go rule set and platform table, embedded from `rules/`.
-//! - [`vcs`]: git, asked once: `-buildvcs` stamps, times.
-//! - [`stamp`]: link-time `-X` stamps from gobuildr.toml.
-//! - [`plan`]: packages × platforms → action graph.
-//! - [`digest`]: typed digests and the canonical key encoder.
-//! - [`cache`]: content-addressed store and action cache.
-//! - [`exec`]: the sandbox each action runs in.
-//! - [`schedule`]: parallel execution, cache look-ups.
-//! - [`explain`]: why each action ran (typed miss reasons).
-//! - [`publish`]: binaries into gobuildr-out.
-//! - [`report`]: progress, summaries.
-//! - [`process`]: every child process gobuildr starts, counted.
-//! - [`attest`]: action records, manifests, provenance.
-//! - [`verify`]: rebuilds under varied conditions, compares, localises.
-//! - [`build`]: the pipeline that ties the stages together; [`failure`]
-//!   sorts what can go wrong into exit codes.
+//! The modules are layered, and declared below from the bottom up: a module
+//! uses only modules declared before it (`tests/it/layers.rs` checks every
+//! `crate::` path), so none reaches back into one that builds on it.
+//!
+//! ```text
+//! commands    build, explain, fetch, toolchain, platforms, verify (one file each)
+//! verify      rebuilds under varied conditions and hosts; localises
+//! pipeline    the stages every command shares, up to the action graph
+//! cli         flags → Settings          failure   what went wrong → exit code
+//! ─────────────────────────────────────────────────────────────────────────
+//! attest      --record, manifests, provenance
+//! report      progress, summaries, traces
+//! publish     binaries into gobuildr-out
+//! explain     why an action ran (typed miss reasons)
+//! exec        the local sandbox: an Executor and the local ActionCache
+//! schedule    the ready queue; owns the Executor and ActionCache traits
+//! ─────────────────────────────────────────────────────────────────────────
+//! plan        packages × platforms → action graph, one key recipe
+//! discover    go list per platform → package graph
+//! toolchain   which Go, its identity; pins fetched and proved
+//! fetch       modules from the proxies, verified against go.sum
+//! sumdb       the checksum database: tree heads, proofs, the pin
+//! ─────────────────────────────────────────────────────────────────────────
+//! workspace   root, labels, gobuildr.toml, go.mod/go.work, go.sum, globs
+//! toolenv     the fixed environment of every tool
+//! rules       the Go rule set and platform table (rules/)
+//! stamp, vcs  link-time stamps; git asked once
+//! goflags     go build's own flags, with go's meaning
+//! net, goenv  HTTPS with the machine's trust; go's own settings
+//! ─────────────────────────────────────────────────────────────────────────
+//! cache       content-addressed store and action cache
+//! digest      typed digests and the canonical key encoder
+//! fsutil, suggest, process   atomic writes; "did you mean"; child processes
+//! ```
 
-pub mod attest;
-pub mod cache;
-pub mod cli;
-pub mod commands;
+pub mod fsutil;
+pub mod process;
+pub mod suggest;
 pub mod digest;
+pub mod cache;
+
+pub mod goenv;
+pub mod net;
+pub mod goflags;
+pub mod vcs;
+pub mod stamp;
+pub mod rules;
+pub mod toolenv;
+pub mod workspace;
+
+pub mod sumdb;
+pub mod fetch;
+pub mod toolchain;
 pub mod discover;
+pub mod plan;
+
+pub mod schedule;
 pub mod exec;
 pub mod explain;
-pub mod failure;
-pub mod fetch;
-pub mod fsutil;
-pub mod goenv;
-pub mod goflags;
-pub mod net;
-pub mod pipeline;
-pub mod plan;
-pub mod process;
 pub mod publish;
 pub mod report;
-pub mod rules;
-pub mod schedule;
-pub mod stamp;
-pub mod suggest;
-pub mod sumdb;
-pub mod toolchain;
-pub mod toolenv;
-pub mod vcs;
+pub mod attest;
+
+pub mod failure;
+pub mod cli;
+pub mod pipeline;
 pub mod verify;
-pub mod workspace;
+pub mod commands;

@@ -44,7 +44,7 @@ fn run() -> Result<(), Failure> {
         }
         args::Command::Verify(v) => {
             let settings = Settings::resolve(&cli, &v.build)?;
-            gobuildr::verify::command::verify(&settings, v)
+            gobuildr::commands::verify::verify(&settings, v)
         }
         args::Command::Platforms => {
             let settings = Settings::resolve(&cli, &args::BuildArgs::default())?;

@@ -6,3 +6,4 @@ pub mod explain;
 pub mod fetch;
 pub mod platforms;
 pub mod toolchain;
+pub mod verify;

@@ -9,7 +9,7 @@ use crate::cli::Settings;
 use crate::failure::Failure;
 use crate::workspace::Workspace;
 
-use super::command::could_not;
+use super::could_not;
 use super::{first_divergence, report, run_one, RunResult, RunSpec};
 
 /// What every run on another host shares.

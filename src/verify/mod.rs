@@ -11,16 +11,20 @@
 //! toolchains built for other hosts; `report` words the verdict.
 
 pub mod binary;
-pub mod command;
-mod hosts;
-mod localise;
-mod report;
+pub mod hosts;
+pub mod localise;
+pub mod report;
 mod run;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::attest::record::RecordFile;
+
+/// A verification that could not be carried out (not a divergence).
+pub fn could_not(e: impl std::fmt::Display) -> crate::failure::Failure {
+    crate::failure::Failure::Usage(format!("could not verify: {e}"))
+}
 
 pub use localise::{first_divergence, volatile_cause, Divergence};
 pub use run::run_one;
@@ -140,7 +144,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> VerifyError + '_ {
 }
 
 /// Variations as messages and run directories name them.
-fn names(v: &[Variation]) -> String {
+pub fn names(v: &[Variation]) -> String {
     if v.is_empty() {
         "baseline".into()
     } else {

@@ -1,5 +1,5 @@
-//! The `gobuildr verify` command: runs, comparison, localisation, report,
-//! manifest, provenance. Exit code: 0 reproducible, 1 not reproducible,
+//! `gobuildr verify`: runs, comparison, localisation, report, manifest,
+//! provenance. Exit code: 0 reproducible, 1 not reproducible,
 //! 2 could not verify.
 
 use std::path::Path;
@@ -13,12 +13,10 @@ use crate::failure::Failure;
 use crate::workspace::tree::Tree;
 use crate::workspace::Workspace;
 
-use super::hosts::HostRuns;
-use super::{first_divergence, localise, report, run_one, RunResult, RunSpec, Variation};
-
-pub(super) fn could_not(e: impl std::fmt::Display) -> Failure {
-    Failure::Usage(format!("could not verify: {e}"))
-}
+use crate::verify::hosts::HostRuns;
+use crate::verify::{
+    could_not, first_divergence, localise, report, run_one, RunResult, RunSpec, Variation,
+};
 
 /// The time now, as provenance states it.
 fn now() -> String {
@@ -72,7 +70,7 @@ pub fn verify(settings: &Settings, args: &VerifyArgs) -> Result<(), Failure> {
         problems.extend(against(&this, path)?);
     }
     if let Some(path) = &settings.provenance {
-        let external = serde_json::json!({"targets": settings.labels.raw(), "platforms": base.summary.platforms, "tags": settings.tags, "vary": super::names(&variations), "runs": args.runs});
+        let external = serde_json::json!({"targets": settings.labels.raw(), "platforms": base.summary.platforms, "tags": settings.tags, "vary": crate::verify::names(&variations), "runs": args.runs});
         write_provenance(path, base, &this, external, &ws, &started)?;
     }
     let _ = cache.stats().save();
