@@ -20,14 +20,37 @@ fn link_mode(mode: BuildMode, platform: &Platform) -> &'static str {
 }
 
 impl Planner<'_> {
+    /// The link of a main package, after its dependencies' archives.
     pub fn plan_link(&mut self, pkg: &Package, dir: &str, pgo: Option<&str>) -> NodeIndex {
-        let r = rules();
-        let flags = self.req.flags;
-        let platform = self.graph.platform.clone();
+        let inputs = self.link_inputs(pkg, pgo);
+        let argv = self.link_argv(pkg);
+        let goroot = if rules().link.clear_goroot {
+            ""
+        } else {
+            GOROOT
+        };
+        let action = Action {
+            kind: ActionKind::Link,
+            package: pkg.import_path.clone(),
+            platform: self.graph.platform.clone(),
+            argv,
+            env: self.tool_env(goroot),
+            inputs,
+            outputs: vec!["obj/a.out".into()],
+            src_display: format!("{dir}/"),
+            src_link: None,
+            module: None,
+        };
+        self.add(action)
+    }
+
+    /// The link objects of the package and of every dependency planned,
+    /// and the importcfg naming them, with the build info as its modinfo.
+    fn link_inputs(&self, pkg: &Package, pgo: Option<&str>) -> Vec<Input> {
         let info = buildinfo::build_info(&buildinfo::InfoRequest {
             graph: self.graph,
             main: pkg,
-            flags,
+            flags: self.req.flags,
             sums: (!self.req.vendored).then_some(self.req.sums),
             vcs: self.req.vcs,
             pgo,
@@ -50,6 +73,14 @@ impl Planner<'_> {
             source: Source::Generated(cfg.into_bytes()),
             writable: false,
         });
+        inputs
+    }
+
+    /// link's argv, in go build's order.
+    fn link_argv(&self, pkg: &Package) -> Vec<String> {
+        let r = rules();
+        let flags = self.req.flags;
+        let platform = &self.graph.platform;
         let mut argv = vec![
             format!("{TOOLDIR}/{}", r.link.tool),
             "-o".into(),
@@ -57,7 +88,7 @@ impl Planner<'_> {
             "-importcfg".into(),
             format!("{SB}/obj/importcfg.link"),
         ];
-        if codegen(flags.buildmode, &platform).1 {
+        if codegen(flags.buildmode, platform).1 {
             argv.extend(["-installsuffix".into(), "shared".into()]);
         }
         if !pkg.default_godebug.is_empty() {
@@ -65,7 +96,7 @@ impl Planner<'_> {
         }
         argv.push(format!(
             "-buildmode={}",
-            link_mode(flags.buildmode, &platform)
+            link_mode(flags.buildmode, platform)
         ));
         argv.extend(r.link.flags.iter().cloned());
         for s in self.req.stamps {
@@ -73,6 +104,7 @@ impl Planner<'_> {
         }
         let user = flags.ldflags.for_package(&package_ref(pkg, self.roots));
         argv.extend(user.iter().cloned());
+        // go build adds its own -extld only when the user gave none.
         if !user
             .iter()
             .any(|f| f == "-extld" || f.starts_with("-extld="))
@@ -80,20 +112,7 @@ impl Planner<'_> {
             argv.push(format!("-extld={}", r.link.extld));
         }
         argv.push(format!("{SB}/pkg/{}.a", pkg.import_path));
-        let goroot = if r.link.clear_goroot { "" } else { GOROOT };
-        let action = Action {
-            kind: ActionKind::Link,
-            package: pkg.import_path.clone(),
-            platform,
-            argv,
-            env: self.tool_env(goroot),
-            inputs,
-            outputs: vec!["obj/a.out".into()],
-            src_display: format!("{dir}/"),
-            src_link: None,
-            module: None,
-        };
-        self.add(action)
+        argv
     }
 }
 

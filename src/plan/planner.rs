@@ -71,6 +71,7 @@ pub(super) fn codegen(mode: BuildMode, platform: &Platform) -> (bool, bool) {
 }
 
 impl Planner<'_> {
+    /// Adds an action, after every action whose output it reads.
     pub(super) fn add(&mut self, action: Action) -> NodeIndex {
         let deps: Vec<NodeIndex> = action
             .inputs
