@@ -135,6 +135,7 @@ pub(super) struct ActionBase {
 }
 
 impl ActionBase {
+    /// An action of the package with no environment yet.
     pub(super) fn action(
         &self,
         kind: ActionKind,

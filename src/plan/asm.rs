@@ -13,6 +13,8 @@ use crate::discover::Package;
 use crate::rules::{rules, Platform};
 
 impl Planner<'_> {
+    /// GOROOT's assembly headers, staged as `include/` and fixed by the
+    /// toolchain.
     fn include_inputs(&self) -> Result<Vec<Input>, PlanError> {
         let dir = self.req.toolchain.goroot.join(&rules().asm.include_dir);
         let rd = std::fs::read_dir(&dir).map_err(|source| PlanError::Io {
@@ -43,6 +45,7 @@ impl Planner<'_> {
             .collect())
     }
 
+    /// asm's flags before its output and sources, in go build's order.
     fn asm_base_args(
         &self,
         pkg: &Package,
@@ -142,6 +145,7 @@ impl Planner<'_> {
         Ok(objects)
     }
 
+    /// The `asm -gensymabis` action over all .s files, before compile.
     pub(super) fn plan_symabis(
         &mut self,
         cx: &PackageCx,

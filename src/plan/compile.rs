@@ -7,12 +7,15 @@ use petgraph::graph::NodeIndex;
 
 use super::action::output_input;
 use super::planner::{codegen, PackageCx, Planner};
-use super::{Action, ActionKind, Input, PlanError, Source, EXPORT, GOROOT, LINKOBJ, PREPROFILE};
-use super::{SB, TOOLDIR};
+use super::{
+    Action, ActionKind, Input, PlanError, Source, EXPORT, GOROOT, LINKOBJ, PREPROFILE, SB, TOOLDIR,
+};
 use crate::discover::Package;
 use crate::rules::rules;
 
 impl Planner<'_> {
+    /// The -lang of the package: the toolchain's for the standard library,
+    /// its module's go line otherwise.
     fn compile_lang(&self, pkg: &Package) -> String {
         if pkg.standard {
             return self.req.toolchain.lang();
@@ -77,6 +80,7 @@ impl Planner<'_> {
         argv
     }
 
+    /// The importcfg naming each import's export data, and those archives.
     fn importcfg(&self, pkg: &Package, inputs: &mut Vec<Input>) {
         let mut cfg = String::from("# import config\n");
         let imports: BTreeSet<&String> = pkg
@@ -100,6 +104,8 @@ impl Planner<'_> {
         });
     }
 
+    /// The compile action: export data and link object, and go_asm.h for
+    /// the package's assembly.
     pub(super) fn plan_compile(
         &mut self,
         cx: &PackageCx,

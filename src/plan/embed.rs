@@ -75,6 +75,7 @@ fn json_str(s: &str) -> String {
 }
 
 impl Planner<'_> {
+    /// With `//go:embed`: compile's -embedcfg, the embedcfg and the files.
     pub(super) fn embedcfg(
         &self,
         pkg: &Package,
