@@ -1,0 +1,147 @@
+//! The compile action of a package: its flags in go build's order and its
+//! importcfg.
+
+use std::collections::BTreeSet;
+
+use petgraph::graph::NodeIndex;
+
+use super::action::output_input;
+use super::planner::{codegen, PackageCx, Planner};
+use super::{
+    Action, ActionKind, Input, PlanError, Source, EXPORT, GOROOT, LINKOBJ, PREPROFILE, SB, TOOLDIR,
+};
+use crate::discover::Package;
+use crate::rules::rules;
+
+impl Planner<'_> {
+    /// The -lang of the package: the toolchain's for the standard library,
+    /// its module's go line otherwise.
+    fn compile_lang(&self, pkg: &Package) -> String {
+        if pkg.standard {
+            return self.req.toolchain.lang();
+        }
+        match pkg.module.as_ref().and_then(|m| m.go_version.clone()) {
+            Some(v) => crate::toolchain::lang_of(&v),
+            None => rules().compile.default_lang.clone(),
+        }
+    }
+
+    /// compile's flags up to `-importcfg`, in go build's order.
+    fn compile_flags(&self, pkg: &Package, pkgpath: &str, trimpath: &str) -> Vec<String> {
+        let r = rules();
+        let platform = &self.graph.platform;
+        let mut argv = vec![
+            format!("{TOOLDIR}/{}", r.compile.tool),
+            "-o".into(),
+            format!("{SB}/{EXPORT}"),
+            "-linkobj".into(),
+            format!("{SB}/{LINKOBJ}"),
+        ];
+        if r.compile.trimpath {
+            argv.extend(["-trimpath".into(), trimpath.to_string()]);
+        }
+        let lang = self.compile_lang(pkg);
+        argv.extend(["-p".into(), pkgpath.to_string(), format!("-lang={lang}")]);
+        if pkg.standard {
+            argv.push("-std".into());
+        }
+        let complete = pkg.s_files.is_empty()
+            && pkg.syso_files.is_empty()
+            && pkg.foreign_files() == 0
+            && !(pkg.standard && r.compile.incomplete_std.contains(&pkg.import_path));
+        if complete {
+            argv.push("-complete".into());
+        }
+        let (shared, suffix) = codegen(self.req.flags.buildmode, platform);
+        if suffix {
+            argv.extend(["-installsuffix".into(), "shared".into()]);
+        }
+        argv.extend(["-buildid".into(), r.compile.buildid.clone()]);
+        if platform.goos == "plan9" || platform.goarch == "wasm" {
+            argv.push("-dwarf=false".into());
+        }
+        argv.extend(["-goversion".into(), self.req.toolchain.version.clone()]);
+        if self.profile.is_some() {
+            argv.push(format!("-pgoprofile={SB}/{PREPROFILE}"));
+        }
+        if !pkg.s_files.is_empty() {
+            argv.extend(["-symabis".into(), format!("{SB}/obj/symabis")]);
+        }
+        argv.push(format!("-c={}", r.compile.concurrency));
+        if shared {
+            argv.push("-shared".into());
+        }
+        argv.extend(self.user_flags(&self.req.flags.gcflags, pkg));
+        argv.extend([
+            "-nolocalimports".into(),
+            "-importcfg".into(),
+            format!("{SB}/obj/importcfg"),
+        ]);
+        argv
+    }
+
+    /// The importcfg naming each import's export data, and those archives.
+    fn importcfg(&self, pkg: &Package, inputs: &mut Vec<Input>) {
+        let mut cfg = String::from("# import config\n");
+        let imports: BTreeSet<&String> = pkg
+            .imports
+            .iter()
+            .filter(|i| *i != "unsafe" && *i != "C")
+            .collect();
+        for (from, to) in &pkg.import_map {
+            if from != to {
+                cfg.push_str(&format!("importmap {from}={to}\n"));
+            }
+        }
+        for imp in &imports {
+            cfg.push_str(&format!("packagefile {imp}={SB}/pkg/{imp}.a\n"));
+            inputs.push(self.archive_input(imp, false));
+        }
+        inputs.push(Input {
+            at: "obj/importcfg".into(),
+            source: Source::Generated(cfg.into_bytes()),
+            writable: false,
+        });
+    }
+
+    /// The compile action: export data and link object, and go_asm.h for
+    /// the package's assembly.
+    pub(super) fn plan_compile(
+        &mut self,
+        cx: &PackageCx,
+        symabis: Option<NodeIndex>,
+    ) -> Result<NodeIndex, PlanError> {
+        let PackageCx {
+            pkg,
+            layout,
+            base,
+            pkgpath,
+            trimpath,
+        } = cx;
+        let mut argv = self.compile_flags(pkg, pkgpath, trimpath);
+        let mut inputs = Vec::new();
+        if let Some(node) = symabis {
+            inputs.push(output_input("obj/symabis", node, "obj/symabis"));
+        }
+        if let Some(node) = self.profile {
+            inputs.push(output_input(PREPROFILE, node, PREPROFILE));
+        }
+        self.importcfg(pkg, &mut inputs);
+        self.embedcfg(pkg, layout, &mut argv, &mut inputs)?;
+        argv.push("-pack".into());
+        let mut outputs = vec![EXPORT.to_string(), LINKOBJ.to_string()];
+        if !pkg.s_files.is_empty() {
+            argv.extend(["-asmhdr".into(), format!("{SB}/obj/go_asm.h")]);
+            outputs.push("obj/go_asm.h".into());
+        }
+        for f in &pkg.go_files {
+            argv.push(format!("{SB}/{}", layout.at(f)));
+            inputs.push(self.src_input(pkg, layout, f)?);
+        }
+        let action = base.action(ActionKind::Compile, argv, inputs, outputs);
+        Ok(self.add(Action {
+            env: self.tool_env(GOROOT),
+            ..action
+        }))
+    }
+}
