@@ -116,13 +116,8 @@ impl Planner<'_> {
         headers: &[Input],
         compile: NodeIndex,
     ) -> Result<Vec<Input>, PlanError> {
-        let PackageCx {
-            pkg,
-            layout,
-            base,
-            pkgpath,
-            trimpath,
-        } = cx;
+        let (pkg, layout, base) = (cx.pkg, &cx.layout, &cx.base);
+        let (pkgpath, trimpath) = (&cx.pkgpath, &cx.trimpath);
         let mut objects = Vec::new();
         for s in &pkg.s_files {
             let obj = format!("obj/{}.o", s.trim_end_matches(".s"));
@@ -151,13 +146,8 @@ impl Planner<'_> {
         cx: &PackageCx,
         headers: &[Input],
     ) -> Result<NodeIndex, PlanError> {
-        let PackageCx {
-            pkg,
-            layout,
-            base,
-            pkgpath,
-            trimpath,
-        } = cx;
+        let (pkg, layout, base) = (cx.pkg, &cx.layout, &cx.base);
+        let (pkgpath, trimpath) = (&cx.pkgpath, &cx.trimpath);
         let mut argv = self.asm_base_args(pkg, layout, pkgpath, trimpath);
         argv.extend([
             "-gensymabis".into(),

@@ -111,13 +111,8 @@ impl Planner<'_> {
         cx: &PackageCx,
         symabis: Option<NodeIndex>,
     ) -> Result<NodeIndex, PlanError> {
-        let PackageCx {
-            pkg,
-            layout,
-            base,
-            pkgpath,
-            trimpath,
-        } = cx;
+        let (pkg, layout, base) = (cx.pkg, &cx.layout, &cx.base);
+        let (pkgpath, trimpath) = (&cx.pkgpath, &cx.trimpath);
         let mut argv = self.compile_flags(pkg, pkgpath, trimpath);
         let mut inputs = Vec::new();
         if let Some(node) = symabis {
