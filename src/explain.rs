@@ -590,7 +590,7 @@ pub struct History {
 impl History {
     pub fn new(cache: &Cache, root: &Path) -> History {
         let name = FileDigest::of_bytes(root.to_string_lossy().as_bytes());
-        let dir = cache.root().join("explain-v2");
+        let dir = cache.dir(crate::cache::Bucket::Explain);
         History {
             path: dir.join(format!("{name}.json")),
             fingerprint_path: dir.join(format!("{name}.fp")),

@@ -41,7 +41,7 @@ pub fn go_command_env(scratch: &Path) -> Vec<(String, String)> {
         ("HOME", s("home")),
         ("GOCACHE", s("gocache")),
         ("GOPATH", s("gopath")),
-        ("GOMODCACHE", s("modcache-v1")),
+        ("GOMODCACHE", s(crate::cache::Bucket::Modcache.dir_name())),
         ("TZ", "UTC".to_string()),
         ("LC_ALL", "C".to_string()),
         ("PATH", "/usr/bin:/bin".to_string()),

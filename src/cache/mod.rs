@@ -69,6 +69,52 @@ pub struct ActionEntry {
     pub seconds: f64,
 }
 
+/// The cache root's directories, each named with the version of its
+/// layout: a new layout takes a new name, so an old gobuildr's entries are
+/// never misread (they are simply not found).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    /// Blobs by content digest.
+    Cas,
+    /// Action entries by action key.
+    Ac,
+    /// Stat-keyed digests, one file per workspace.
+    Stat,
+    /// Explain's previous ingredients, one file per workspace.
+    Explain,
+    /// Discovery results by request digest.
+    Discover,
+    /// What `go env` said of a `go` binary, by its digest.
+    Toolchain,
+    /// Fetched and verified toolchains.
+    Toolchains,
+    /// Verified modules, laid out as go's module cache.
+    Modcache,
+    /// Checksum-database tree heads and tiles.
+    Sumdb,
+}
+
+impl Bucket {
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            Bucket::Cas => "cas-v1",
+            Bucket::Ac => "ac-v1",
+            Bucket::Stat => "stat-v1",
+            Bucket::Explain => "explain-v2",
+            Bucket::Discover => "discover-v1",
+            Bucket::Toolchain => "toolchain-v1",
+            Bucket::Toolchains => "toolchains-v1",
+            Bucket::Modcache => "modcache-v1",
+            Bucket::Sumdb => "sumdb-v1",
+        }
+    }
+
+    /// The bucket's directory under a cache root.
+    pub fn under(self, root: &Path) -> PathBuf {
+        root.join(self.dir_name())
+    }
+}
+
 pub struct Cache {
     root: PathBuf,
     cas: PathBuf,
@@ -83,8 +129,8 @@ impl Cache {
     pub fn open(root: &Path) -> Result<Cache, CacheError> {
         let cache = Cache {
             root: root.to_path_buf(),
-            cas: root.join("cas-v1"),
-            ac: root.join("ac-v1"),
+            cas: Bucket::Cas.under(root),
+            ac: Bucket::Ac.under(root),
             tmp: root.join("tmp"),
             stats: StatCache::default(),
         };
@@ -98,11 +144,16 @@ impl Cache {
         &self.root
     }
 
+    /// One of the root's directories.
+    pub fn dir(&self, bucket: Bucket) -> PathBuf {
+        bucket.under(&self.root)
+    }
+
     /// Uses the persistent stat cache of one workspace (kept under
     /// `stat-v1/`, named by the workspace root).
     pub fn with_workspace_stats(mut self, workspace_root: &Path) -> Cache {
         let name = FileDigest::of_bytes(workspace_root.to_string_lossy().as_bytes());
-        self.stats = StatCache::load(&self.root.join("stat-v1").join(format!("{name}.json")));
+        self.stats = StatCache::load(&self.dir(Bucket::Stat).join(format!("{name}.json")));
         self
     }
 
@@ -217,5 +268,84 @@ impl Cache {
             source: e.into(),
         })?;
         Ok(write_atomic(&self.action_path(k), &data)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> ActionKey {
+        ActionKey::from_hex(&blake3::hash(s.as_bytes()).to_hex()).unwrap()
+    }
+
+    fn stored(cache: &Cache, dir: &Path, text: &str) -> OutputEntry {
+        let f = dir.join("out");
+        fs::write(&f, text).unwrap();
+        let (digest, size) = cache.put_file(&f).unwrap();
+        OutputEntry {
+            name: "obj/out".into(),
+            digest,
+            size,
+        }
+    }
+
+    fn entry(outputs: Vec<OutputEntry>) -> ActionEntry {
+        ActionEntry {
+            outputs,
+            output: "warning".into(),
+            seconds: 1.5,
+        }
+    }
+
+    #[test]
+    fn an_entry_round_trips_with_its_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&dir.path().join("c")).unwrap();
+        let out = stored(&cache, dir.path(), "bytes");
+        assert_eq!(out.digest, FileDigest::of_bytes(b"bytes"));
+        cache.put_action(&key("a"), &entry(vec![out])).unwrap();
+        let got = cache.get_action(&key("a")).unwrap();
+        assert_eq!(got.output, "warning");
+        assert_eq!(
+            fs::read(cache.blob_path(&got.outputs[0].digest)).unwrap(),
+            b"bytes"
+        );
+        assert!(cache.get_action(&key("b")).is_none());
+    }
+
+    #[test]
+    fn an_entry_whose_blob_is_gone_or_corrupt_is_a_miss_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&dir.path().join("c")).unwrap();
+        let out = stored(&cache, dir.path(), "bytes");
+        let blob = cache.blob_path(&out.digest);
+        cache.put_action(&key("a"), &entry(vec![out])).unwrap();
+        let mut perms = fs::metadata(&blob).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        fs::set_permissions(&blob, perms).unwrap();
+        fs::write(&blob, "other").unwrap();
+        assert!(cache.get_action(&key("a")).is_none());
+        assert!(!cache.action_path(&key("a")).exists());
+    }
+
+    #[test]
+    fn an_unparseable_entry_is_a_miss_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&dir.path().join("c")).unwrap();
+        let path = cache.action_path(&key("a"));
+        write_atomic(&path, b"{not json").unwrap();
+        assert!(cache.get_action(&key("a")).is_none());
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn buckets_are_versioned_directories_of_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&dir.path().join("c")).unwrap();
+        assert_eq!(cache.dir(Bucket::Cas), cache.root().join("cas-v1"));
+        assert_eq!(Bucket::Explain.dir_name(), "explain-v2");
+        assert!(cache.dir(Bucket::Ac).is_dir());
     }
 }

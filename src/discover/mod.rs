@@ -383,8 +383,7 @@ pub fn cache_key(req: &Request) -> Digest<kind::File> {
 
 fn cache_path(req: &Request) -> PathBuf {
     req.cache
-        .root()
-        .join("discover-v1")
+        .dir(crate::cache::Bucket::Discover)
         .join(format!("{}.json", cache_key(req)))
 }
 

@@ -99,7 +99,7 @@ pub fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure>
         sums: &sums,
         vendored: vendored(&ws),
         stats: cache.stats(),
-        modcache: &cache.root().join("modcache-v1"),
+        modcache: &cache.dir(crate::cache::Bucket::Modcache),
     };
     let mut plan = Plan::default();
     for g in &graphs {

@@ -104,7 +104,7 @@ pub fn fetcher<'a>(
     let sources = fetcher_sources(config, Some(&toolchain.goroot))?;
     let sumdb = open_database(settings, config, &sources, cache)?;
     Ok(Fetcher {
-        modcache: cache.root().join("modcache-v1"),
+        modcache: cache.dir(crate::cache::Bucket::Modcache),
         sources,
         sumdb,
         offline: settings.offline,

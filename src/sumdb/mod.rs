@@ -176,8 +176,8 @@ impl Database {
         pin: Option<Tree>,
     ) -> Database {
         Database {
-            dir: cache_root
-                .join("sumdb-v1")
+            dir: crate::cache::Bucket::Sumdb
+                .under(cache_root)
                 .join(crate::workspace::gomod::escape(&config.verifier.name)),
             verifier: config.verifier.clone(),
             remote,

@@ -193,7 +193,7 @@ impl Toolchain {
     ) -> Result<Toolchain, ToolchainError> {
         let go = find_go(explicit)?;
         let go_digest = cache.stats().digest(&go).map_err(io_error(&go))?;
-        let record_path = cache.root().join("toolchain-v1").join(format!(
+        let record_path = cache.dir(crate::cache::Bucket::Toolchain).join(format!(
             "{}.json",
             FileDigest::of_bytes(go.to_string_lossy().as_bytes())
         ));

@@ -116,7 +116,9 @@ pub fn ensure(
 ) -> Result<Fetched, ToolchainError> {
     let version = pin.module_version();
     let want = expected_sum(pin, sums, sources, db)?;
-    let dir = cache_root.join("toolchains-v1").join(&version);
+    let dir = crate::cache::Bucket::Toolchains
+        .under(cache_root)
+        .join(&version);
     let marker = dir.join(".gobuildr-verified");
     let origin = |from: &str| {
         format!(

@@ -76,7 +76,9 @@ fn fresh_cache(
     // Downloads are inputs, not outputs: every run starts with the modules
     // and toolchains the main cache has already verified (hard links), so
     // verify works offline. Actions still all run afresh.
-    for sub in ["modcache-v1/cache/download", "toolchains-v1"] {
+    use crate::cache::Bucket;
+    let download = Path::new(Bucket::Modcache.dir_name()).join("cache/download");
+    for sub in [download.as_path(), Path::new(Bucket::Toolchains.dir_name())] {
         let from = spec.main_cache.join(sub);
         if from.is_dir() {
             link_tree(&from, &cache.join(sub)).map_err(io_err(&from))?;
