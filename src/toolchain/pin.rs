@@ -9,6 +9,7 @@
 //! the marker written after its zip was verified; nothing unverified is
 //! ever executed.
 
+use crate::cache::Bucket;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -116,9 +117,7 @@ pub fn ensure(
 ) -> Result<Fetched, ToolchainError> {
     let version = pin.module_version();
     let want = expected_sum(pin, sums, sources, db)?;
-    let dir = crate::cache::Bucket::Toolchains
-        .under(cache_root)
-        .join(&version);
+    let dir = Bucket::Toolchains.under(cache_root).join(&version);
     let marker = dir.join(".gobuildr-verified");
     let origin = |from: &str| {
         format!(
