@@ -35,24 +35,15 @@ fn lib(nonce: &str) -> String {
     )
 }
 
-fn regex_escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
-            special
-                .then_some('\\')
-                .into_iter()
-                .chain(std::iter::once(c))
-        })
-        .collect()
-}
-
 fn snapshot(name: &str, text: &str, root: &Path) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("snapshots");
     settings.set_prepend_module_to_snapshot(false);
-    settings.add_filter(&regex_escape(&root.display().to_string()), "[WS]");
-    settings.add_filter(&regex_escape(&scratch().display().to_string()), "[SCRATCH]");
+    settings.add_filter(&regex::escape(&root.display().to_string()), "[WS]");
+    settings.add_filter(
+        &regex::escape(&scratch().display().to_string()),
+        "[SCRATCH]",
+    );
     settings.add_filter(r"\b[0-9a-f]{12,64}\b", "[DIGEST]");
     settings.add_filter(r"\b\d+\.\d+ ?s\b", "[T]s");
     settings.add_filter(r"\[\d+/\d+\]", "[i/n]");
