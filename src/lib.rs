@@ -14,6 +14,7 @@
 //! report      progress, summaries, traces
 //! publish     binaries into gobuildr-out
 //! explain     why an action ran (typed miss reasons)
+//! remote      REAPI: the remote cache and executor, local first
 //! exec        the local sandbox: an Executor and the local ActionCache
 //! schedule    the ready queue; owns the Executor and ActionCache traits
 //! ─────────────────────────────────────────────────────────────────────────
@@ -58,6 +59,7 @@ pub mod plan;
 
 pub mod schedule;
 pub mod exec;
+pub mod remote;
 pub mod explain;
 pub mod publish;
 pub mod report;

@@ -98,6 +98,35 @@ pub struct BuildArgs {
     pub shuffle: Option<u64>,
     #[command(flatten)]
     pub go: GoBuildArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// A shared cache and build farm over the Remote Execution API; each
+/// overrides gobuildr.toml's [remote] table.
+#[derive(Debug, Default, Clone, Args)]
+pub struct RemoteArgs {
+    /// Remote cache, grpc://HOST:PORT or grpcs://HOST:PORT (REAPI v2).
+    #[arg(long, value_name = "URL")]
+    pub remote_cache: Option<String>,
+    /// Remote executor, grpc://HOST:PORT or grpcs://HOST:PORT (REAPI v2);
+    /// also the cache unless --remote-cache names another.
+    #[arg(long, value_name = "URL")]
+    pub remote_executor: Option<String>,
+    /// The REAPI instance name.
+    #[arg(long, value_name = "NAME")]
+    pub remote_instance: Option<String>,
+    /// A header sent with every remote call, e.g. a token (repeatable;
+    /// never printed).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub remote_header: Vec<String>,
+    /// Read the remote cache, never write to it (untrusted jobs).
+    #[arg(long)]
+    pub remote_cache_readonly: bool,
+    /// A platform property the executor matches workers by (repeatable;
+    /// default OSFamily and ISA of this host).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub remote_platform: Vec<String>,
 }
 
 /// go build's own flags, with go's meaning. Each adds to (or overrides)

@@ -39,6 +39,8 @@ pub struct Settings {
     /// They are checked against the toolchain once it is known.
     pub platforms: Vec<String>,
     pub jobs: usize,
+    /// `--jobs` was given (else a remote executor may raise it).
+    pub jobs_given: bool,
     pub keep_going: bool,
     pub out: Option<PathBuf>,
     pub summary_json: Option<PathBuf>,
@@ -55,6 +57,8 @@ pub struct Settings {
     pub go_flags: args::GoBuildArgs,
     /// `-o`: where binaries go instead of gobuildr-out.
     pub output: Option<Output>,
+    /// The `--remote-*` flags as typed (resolved with gobuildr.toml).
+    pub remote: args::RemoteArgs,
     /// The command line's global flags and build flags, as typed (verify
     /// passes them on to its runs).
     pub forward_global: Vec<String>,
@@ -232,6 +236,7 @@ impl Settings {
             tags: split_tags(&build.tags),
             platforms: platforms(build),
             jobs: jobs(build.jobs),
+            jobs_given: build.jobs.is_some_and(|j| j > 0),
             keep_going: build.keep_going,
             out: build.out.as_ref().map(|o| cwd.join(o)),
             summary_json: build.summary_json.as_ref().map(|p| cwd.join(p)),
@@ -245,6 +250,7 @@ impl Settings {
             forward_build: forward_build(build),
             output: build.go.output.as_ref().map(|o| Output::of(&cwd, o)),
             go_flags: build.go.clone(),
+            remote: build.remote.clone(),
             profile: build.profile.as_ref().map(|p| cwd.join(p)),
         })
     }

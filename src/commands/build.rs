@@ -14,6 +14,7 @@ use crate::failure::Failure;
 use crate::pipeline::{display_path, prepare, Prepared};
 use crate::plan::Plan;
 use crate::publish;
+use crate::remote::{Remote, RemoteCache, RemoteExecutor, RemoteSummary, Slots};
 use crate::report::trace::{Trace, PHASE_TRACK};
 use crate::report::{self, OutputSummary, Summary};
 use crate::schedule::{self, Options, Run};
@@ -24,7 +25,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     let start = Instant::now();
     let p = prepare(settings, start)?;
     let schedule_start = start.elapsed().as_secs_f64();
-    let run = run_actions(settings, &p, interrupt)?;
+    let (run, remote) = run_actions(settings, &p, interrupt)?;
     let history = History::new(&p.cache, &p.ws.root);
     let reasons = history.explain_and_record(
         &p.plan,
@@ -49,7 +50,8 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     if let Some(path) = &settings.record {
         write_record(path, &p, &run)?;
     }
-    let summary = summarise(&p, &run, &reasons, outputs, errors.is_empty(), start);
+    let mut summary = summarise(&p, &run, &reasons, outputs, errors.is_empty(), start);
+    summary.remote = remote;
     // Provenance is a claim about what was built: only for a whole build.
     if let (Some(path), true) = (&settings.provenance, summary.success) {
         write_provenance(path, settings, &p, &summary, start)?;
@@ -62,31 +64,67 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
     finish(&p.plan, &run, &summary, errors)
 }
 
-/// Every action through the scheduler, with progress.
+/// Every action through the scheduler, with progress: locally, or with
+/// the remote cache and executor in front of the local ones.
 fn run_actions(
     settings: &Settings,
     p: &Prepared,
     interrupt: &Arc<AtomicBool>,
+) -> Result<(Run, Option<RemoteSummary>), Failure> {
+    let mut local = LocalExecutor::new(&p.cache, &p.toolchain);
+    local.shuffle = settings.shuffle;
+    if !p.remote.enabled() {
+        let run = schedule_all(settings, p, &p.cache, &local, settings.jobs, interrupt)?;
+        return Ok((run, None));
+    }
+    let remote = Remote::connect(&p.remote, &p.cache, &p.toolchain)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let cache = RemoteCache {
+        remote: &remote,
+        local: &p.cache,
+    };
+    let exec = RemoteExecutor {
+        remote: &remote,
+        local: &local,
+        slots: Slots::new(settings.jobs),
+    };
+    // A farm runs more at once than this machine's cores.
+    let jobs = match (remote.executes(), settings.jobs_given) {
+        (true, false) => settings.jobs * REMOTE_JOBS_PER_CORE,
+        _ => settings.jobs,
+    };
+    let run = schedule_all(settings, p, &cache, &exec, jobs, interrupt)?;
+    Ok((run, Some(remote.summary())))
+}
+
+/// Parallel actions per local core when a remote executor runs them.
+const REMOTE_JOBS_PER_CORE: usize = 4;
+
+fn schedule_all(
+    settings: &Settings,
+    p: &Prepared,
+    cache: &dyn schedule::ActionCache,
+    executor: &dyn schedule::Executor,
+    jobs: usize,
+    interrupt: &Arc<AtomicBool>,
 ) -> Result<Run, Failure> {
-    let mut exec = LocalExecutor::new(&p.cache, &p.toolchain);
-    exec.shuffle = settings.shuffle;
     let progress = report::Progress::new(&p.plan, settings.quiet);
     let run = schedule::run(
         &p.plan,
         &schedule::Backend {
             toolchain: &p.toolchain.id,
-            cache: &p.cache,
-            executor: &exec,
+            cache,
+            executor,
         },
         &Options {
-            jobs: settings.jobs,
+            jobs,
             keep_going: settings.keep_going,
             shuffle: settings.shuffle,
         },
         &progress,
         interrupt,
     )
-    .map_err(|e| Failure::Environment(format!("starting {} workers: {e}", settings.jobs)))?;
+    .map_err(|e| Failure::Environment(format!("starting {jobs} workers: {e}")))?;
     progress.finish();
     Ok(run)
 }
@@ -138,6 +176,7 @@ fn summarise(
         processes_spawned: crate::process::spawned(),
         files_hashed: p.cache.stats().files_hashed(),
         action_list: report::action_list(&p.plan, run, reasons),
+        remote: None,
     }
 }
 
@@ -187,7 +226,7 @@ fn write_profile(path: &Path, p: &Prepared, run: &Run, schedule_start: f64) -> R
             continue;
         }
         let a = &p.plan.graph[NodeIndex::new(i)];
-        let args = serde_json::json!({"platform": a.platform.to_string(), "cached": matches!(r.outcome, schedule::Outcome::Cached)});
+        let args = serde_json::json!({"platform": a.platform.to_string(), "cached": matches!(r.outcome, schedule::Outcome::Cached), "source": r.origin});
         trace.span(
             &format!("{} {}", a.kind, a.package),
             &a.kind.to_string(),

@@ -23,7 +23,7 @@ use std::time::{Instant, SystemTime};
 use crate::cache::{ActionEntry, Cache, OutputEntry};
 use crate::digest::{ActionKey, FileDigest};
 use crate::plan::{tool_env, Action, GOROOT, SB, TOOLDIR};
-use crate::schedule::{ActionCache, ActionError, ExecResult, Executor};
+use crate::schedule::{ActionCache, ActionError, ExecResult, Executor, Hit, Origin, Request};
 use crate::toolchain::Toolchain;
 use sandbox::Sandbox;
 
@@ -83,12 +83,12 @@ impl Children {
 
 /// The local cache directory answers the scheduler's look-ups.
 impl ActionCache for Cache {
-    fn lookup(&self, key: &ActionKey) -> Option<ActionEntry> {
-        self.get_action(key)
+    fn lookup(&self, req: &Request) -> Option<Hit> {
+        Some((self.get_action(req.key)?, Origin::LocalCache))
     }
 
-    fn store(&self, key: &ActionKey, entry: &ActionEntry) -> Result<(), ActionError> {
-        Ok(self.put_action(key, entry)?)
+    fn store(&self, req: &Request, entry: &ActionEntry, _: Origin) -> Result<(), ActionError> {
+        Ok(self.put_action(req.key, entry)?)
     }
 }
 
@@ -106,13 +106,8 @@ pub struct LocalExecutor<'a> {
 }
 
 impl Executor for LocalExecutor<'_> {
-    fn execute(
-        &self,
-        action: &Action,
-        key: &ActionKey,
-        inputs: &[FileDigest],
-    ) -> Result<ExecResult, ActionError> {
-        Ok(self.run(action, key, inputs)?)
+    fn execute(&self, req: &Request) -> Result<ExecResult, ActionError> {
+        Ok(self.run(req.action, req.key, req.inputs)?)
     }
 
     fn cancel(&self) {
@@ -173,6 +168,7 @@ impl<'a> LocalExecutor<'a> {
             output: rewrite_paths(&raw, sb, &action.src_display),
             seconds: start.elapsed().as_secs_f64(),
             outputs,
+            origin: Origin::Local,
         })
     }
 
@@ -240,7 +236,7 @@ impl<'a> LocalExecutor<'a> {
 }
 
 /// Tool messages name sandbox files; show them as the user knows them.
-fn rewrite_paths(text: &str, sb: &Path, src_display: &str) -> String {
+pub fn rewrite_paths(text: &str, sb: &Path, src_display: &str) -> String {
     let sb = sb.to_string_lossy();
     text.replace(&format!("{sb}/src/"), src_display)
         .replace(&format!("{sb}/"), "")

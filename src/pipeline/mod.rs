@@ -3,6 +3,7 @@
 //! the plan.
 
 mod flags;
+mod remote;
 pub mod modules;
 mod targets;
 pub mod toolchain;
@@ -42,6 +43,7 @@ pub struct Prepared {
     pub toolchain: Toolchain,
     pub platforms: Vec<Platform>,
     pub plan: Plan,
+    pub remote: crate::remote::RemoteConfig,
 }
 
 /// (name, start, seconds) of each phase, from the build's start.
@@ -80,6 +82,7 @@ pub fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure>
     let ws = Workspace::find(&settings.start_dir)?;
     let config = Config::load(&ws.root)?;
     let flags = flags::build_flags(settings, &config, &ws.root)?;
+    let remote = remote::resolve(&settings.remote, &config.remote)?;
     let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
     let toolchain = locate_toolchain(settings, &ws, &config, &cache)?;
     let sel = select(settings, &ws, &config, &cache, &toolchain)?;
@@ -121,6 +124,7 @@ pub fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure>
         toolchain,
         platforms: sel.platforms,
         plan,
+        remote,
     })
 }
 

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use crate::explain::MissReason;
 use crate::plan::{ActionKind, Plan};
 use crate::rules::Platform;
-use crate::schedule::{Observer, Outcome, Record, Run};
+use crate::schedule::{Observer, Origin, Outcome, Record, Run};
 
 /// Progress: a bar on a terminal, one line per executed action otherwise.
 pub struct Progress<'a> {
@@ -140,6 +140,9 @@ pub struct ActionSummary {
     pub key: String,
     pub cached: bool,
     pub outcome: &'static str,
+    /// Where the result came from: local-cache, remote-cache, local or
+    /// remote (null when not run).
+    pub source: Option<Origin>,
     pub seconds: f64,
     /// Why it ran (empty when cached).
     pub reasons: Vec<MissReason>,
@@ -173,6 +176,9 @@ pub struct Summary {
     /// Files read and hashed because their stat changed or was unknown.
     pub files_hashed: usize,
     pub action_list: Vec<ActionSummary>,
+    /// What the remote cache and executor did (absent when not used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<crate::remote::RemoteSummary>,
 }
 
 /// What another gobuildr's `--summary-json` says about the toolchain and
@@ -228,6 +234,7 @@ pub fn action_list(
                     Outcome::Failed => "failed",
                     Outcome::WouldRun => "would_run",
                 },
+                source: r.origin,
                 seconds: r.seconds,
                 reasons: reasons.get(&NodeIndex::new(i)).cloned().unwrap_or_default(),
             }

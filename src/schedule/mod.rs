@@ -42,9 +42,23 @@ pub enum Outcome {
     WouldRun,
 }
 
+/// Where an action's result came from (the summary's `source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    LocalCache,
+    RemoteCache,
+    /// Executed here.
+    Local,
+    /// Executed by a remote executor.
+    Remote,
+}
+
 #[derive(Debug, Clone)]
 pub struct Record {
     pub outcome: Outcome,
+    /// Where the result came from (None: not run, or failed before any).
+    pub origin: Option<Origin>,
     pub key: Option<ActionKey>,
     /// The digest of each input, in the action's input order (None: an
     /// output of a dependency not built yet, in a dry run).
@@ -63,6 +77,7 @@ impl Record {
     fn not_run() -> Record {
         Record {
             outcome: Outcome::NotRun,
+            origin: None,
             key: None,
             inputs: Vec::new(),
             outputs: Vec::new(),
@@ -73,9 +88,11 @@ impl Record {
         }
     }
 
-    fn cached(key: ActionKey, inputs: Vec<Option<FileDigest>>, entry: ActionEntry) -> Record {
+    fn cached(key: ActionKey, inputs: Vec<Option<FileDigest>>, hit: Hit) -> Record {
+        let (entry, origin) = hit;
         Record {
             outcome: Outcome::Cached,
+            origin: Some(origin),
             key: Some(key),
             inputs,
             outputs: entry.outputs,
@@ -150,28 +167,37 @@ pub struct ExecResult {
     pub seconds: f64,
     /// The outputs, stored in the CAS (empty when the action failed).
     pub outputs: Vec<OutputEntry>,
+    /// Local or Remote.
+    pub origin: Origin,
 }
+
+/// One action, ready: its key and the digests of its inputs, in input
+/// order.
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    pub action: &'a Action,
+    pub key: &'a ActionKey,
+    pub inputs: &'a [FileDigest],
+}
+
+/// A cache hit: the entry, and which cache had it.
+pub type Hit = (ActionEntry, Origin);
 
 /// Where finished actions are remembered by key.
 pub trait ActionCache: Sync {
-    /// The entry for a key, if it is complete (anything less is a miss).
-    fn lookup(&self, key: &ActionKey) -> Option<ActionEntry>;
-    /// Records the entry of an action that ran successfully, once every
-    /// output it names is stored.
-    fn store(&self, key: &ActionKey, entry: &ActionEntry) -> Result<(), ActionError>;
+    /// The entry for an action, if it is complete (anything less is a
+    /// miss); its outputs are in the local CAS when it is returned.
+    fn lookup(&self, req: &Request) -> Option<Hit>;
+    /// Records the entry of an action that ran successfully (`origin` says
+    /// where), once every output it names is stored.
+    fn store(&self, req: &Request, entry: &ActionEntry, origin: Origin) -> Result<(), ActionError>;
 }
 
 /// What runs an action whose key missed the cache.
 pub trait Executor: Sync {
-    /// Runs `action` under `key`; `inputs` are the digests of its inputs,
-    /// in input order. A successful result's outputs are stored where the
-    /// cache's entries can name them.
-    fn execute(
-        &self,
-        action: &Action,
-        key: &ActionKey,
-        inputs: &[FileDigest],
-    ) -> Result<ExecResult, ActionError>;
+    /// Runs the action. A successful result's outputs are stored in the
+    /// local CAS, where the cache's entries can name them.
+    fn execute(&self, req: &Request) -> Result<ExecResult, ActionError>;
     /// Stops every action running now (on interrupt); they finish as
     /// failures.
     fn cancel(&self);
@@ -216,9 +242,19 @@ pub fn dry_run(plan: &Plan, toolchain: &ToolchainId, cache: &dyn ActionCache) ->
     let mut records = vec![Record::not_run(); plan.graph.node_count()];
     for node in petgraph::algo::toposort(&plan.graph, None).unwrap_or_default() {
         let inputs = input_digests(plan, &records, node);
-        let key = known(&inputs).map(|d| plan.graph[node].key(toolchain, &d));
-        records[node.index()] = match key.and_then(|k| Some((k, cache.lookup(&k)?))) {
-            Some((k, entry)) => Record::cached(k, inputs, entry),
+        let action = &plan.graph[node];
+        let digests = known(&inputs);
+        let key = digests.as_ref().map(|d| action.key(toolchain, d));
+        let hit = key.zip(digests).and_then(|(k, d)| {
+            let req = Request {
+                action,
+                key: &k,
+                inputs: &d,
+            };
+            Some((k, cache.lookup(&req)?))
+        });
+        records[node.index()] = match hit {
+            Some((k, hit)) => Record::cached(k, inputs, hit),
             None => Record {
                 outcome: Outcome::WouldRun,
                 key,
@@ -243,21 +279,21 @@ fn perform(
         return Record::failed(None, inputs, bug.into(), 0.0);
     };
     let key = action.key(backend.toolchain, &digests);
-    match backend.cache.lookup(&key) {
-        Some(entry) => Record::cached(key, inputs, entry),
-        None => execute(action, backend, key, &digests, inputs),
+    let req = Request {
+        action,
+        key: &key,
+        inputs: &digests,
+    };
+    match backend.cache.lookup(&req) {
+        Some(hit) => Record::cached(key, inputs, hit),
+        None => execute(backend, &req, inputs),
     }
 }
 
 /// Runs an action and stores the entry of a success.
-fn execute(
-    action: &Action,
-    backend: &Backend,
-    key: ActionKey,
-    digests: &[FileDigest],
-    inputs: Vec<Option<FileDigest>>,
-) -> Record {
-    let res = match backend.executor.execute(action, &key, digests) {
+fn execute(backend: &Backend, req: &Request, inputs: Vec<Option<FileDigest>>) -> Record {
+    let key = *req.key;
+    let res = match backend.executor.execute(req) {
         Ok(res) if res.success => res,
         Ok(res) => return Record::failed(Some(key), inputs, res.output, res.seconds),
         Err(e) => return Record::failed(Some(key), inputs, format!("{e}\n"), 0.0),
@@ -267,11 +303,12 @@ fn execute(
         output: res.output,
         seconds: res.seconds,
     };
-    if let Err(e) = backend.cache.store(&key, &entry) {
+    if let Err(e) = backend.cache.store(req, &entry, res.origin) {
         return Record::failed(Some(key), inputs, format!("{e}\n"), res.seconds);
     }
     Record {
         outcome: Outcome::Executed,
+        origin: Some(res.origin),
         key: Some(key),
         inputs,
         outputs: entry.outputs,

@@ -60,12 +60,13 @@ struct FakeCache {
 }
 
 impl ActionCache for FakeCache {
-    fn lookup(&self, key: &ActionKey) -> Option<ActionEntry> {
-        self.entries.lock().unwrap().get(key).cloned()
+    fn lookup(&self, req: &Request) -> Option<Hit> {
+        let entry = self.entries.lock().unwrap().get(req.key).cloned()?;
+        Some((entry, Origin::LocalCache))
     }
 
-    fn store(&self, key: &ActionKey, entry: &ActionEntry) -> Result<(), ActionError> {
-        self.entries.lock().unwrap().insert(*key, entry.clone());
+    fn store(&self, req: &Request, entry: &ActionEntry, _: Origin) -> Result<(), ActionError> {
+        self.entries.lock().unwrap().insert(*req.key, entry.clone());
         Ok(())
     }
 }
@@ -96,12 +97,8 @@ impl FakeExecutor {
 }
 
 impl Executor for FakeExecutor {
-    fn execute(
-        &self,
-        action: &Action,
-        key: &ActionKey,
-        _inputs: &[FileDigest],
-    ) -> Result<ExecResult, ActionError> {
+    fn execute(&self, req: &Request) -> Result<ExecResult, ActionError> {
+        let (action, key) = (req.action, req.key);
         self.calls.lock().unwrap().push(action.package.clone());
         let mut success = !self.fail.contains(&action.package.as_str());
         if let Some((name, interrupt)) = &self.hang {
@@ -125,6 +122,7 @@ impl Executor for FakeExecutor {
             output: String::new(),
             seconds: 0.0,
             outputs,
+            origin: Origin::Local,
         })
     }
 

@@ -28,6 +28,26 @@ pub struct Config {
     /// The project's default go build flags.
     #[serde(default)]
     pub build: BuildConfig,
+    /// A shared cache and executor (REAPI); the command line overrides.
+    #[serde(default)]
+    pub remote: RemoteToml,
+}
+
+/// `[remote]`: where the team's cache and build farm are. Nothing here can
+/// change an output; headers are for what is not secret (tokens belong on
+/// the command line, from the CI's secret store).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteToml {
+    pub cache: Option<String>,
+    pub executor: Option<String>,
+    pub instance: Option<String>,
+    pub readonly: Option<bool>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The executor's platform properties: `{ OSFamily = "Linux" }`.
+    #[serde(default)]
+    pub platform: BTreeMap<String, String>,
 }
 
 /// A per-package flag in gobuildr.toml: one occurrence (`"-s -w"`) or
