@@ -20,7 +20,7 @@ use sha2::Digest as _;
 use super::RemoteError;
 use crate::cache::Cache;
 use crate::digest::{ActionKey, FileDigest};
-use crate::plan::{tool_env, Action, Source, GOROOT, SB, TOOLDIR};
+use crate::plan::{tool_env, Action, ActionKind, Source, GOROOT, SB, TOOLDIR};
 use crate::schedule::Request;
 use crate::toolchain::Toolchain;
 
@@ -259,6 +259,24 @@ fn relative(bytes: &[u8]) -> Vec<u8> {
         .into_bytes()
 }
 
+/// Every `.h` file under `dir`, sorted.
+fn header_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => todo.push(path),
+                Ok(t) if t.is_file() && path.extension().is_some_and(|e| e == "h") => out.push(path),
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Maps actions, remembering digests of files and whole mappings.
 pub struct Mapper<'a> {
     cache: &'a Cache,
@@ -387,6 +405,7 @@ impl<'a> Mapper<'a> {
             root.insert(&input.at, d.clone(), false);
             blobs.push((d, blob));
         }
+        self.headers(req.action, &mut root, blobs)?;
         if let Some(tool) = req
             .action
             .argv
@@ -399,6 +418,30 @@ impl<'a> Mapper<'a> {
             blobs.push((d, Blob::File(path)));
         }
         Ok(root.encode(self.digest_fn, blobs))
+    }
+
+    /// Assembly of a package staged whole (standard library, modules)
+    /// may include headers from its subdirectories, which the local
+    /// sandbox reaches through its `src` link: send them all.
+    fn headers(
+        &self,
+        action: &Action,
+        root: &mut Dir,
+        blobs: &mut Vec<(re::Digest, Blob)>,
+    ) -> Result<(), RemoteError> {
+        let (Some(dir), ActionKind::Asm | ActionKind::Symabis) = (&action.src_link, action.kind)
+        else {
+            return Ok(());
+        };
+        for path in header_files(dir) {
+            let Ok(rel) = path.strip_prefix(dir) else {
+                continue;
+            };
+            let d = self.file_digest(&path)?;
+            root.insert(&format!("src/{}", rel.to_string_lossy()), d.clone(), false);
+            blobs.push((d, Blob::File(path)));
+        }
+        Ok(())
     }
 
     fn blob_digest(&self, blob: &Blob) -> Result<re::Digest, RemoteError> {

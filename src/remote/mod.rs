@@ -239,7 +239,7 @@ impl<'a> Remote<'a> {
     pub fn summary(&self) -> RemoteSummary {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         RemoteSummary {
-            cache: self.config.cache.clone(),
+            cache: self.config.cache.clone().or(self.config.executor.clone()),
             executor: self.config.executor.clone(),
             digest_function: self.mapper.digest_fn.name().into(),
             cache_hits: get(&self.stats.hits),
