@@ -40,13 +40,14 @@ impl Remote<'_> {
     /// The remote action cache's entry for an action, its outputs stored
     /// in the local CAS; None on a miss or a failed action's entry.
     fn fetch_cached(&self, req: &Request) -> Result<Option<ActionEntry>, RemoteError> {
-        let mapped = self.mapper.map(req)?;
+        self.negotiate()?;
+        let mapped = self.mapper.map(req, self.digest_fn())?;
         let get = re::GetActionResultRequest {
             instance_name: self.conn.instance.clone(),
             action_digest: Some(mapped.action.clone()),
             inline_stdout: true,
             inline_stderr: true,
-            digest_function: self.mapper.digest_fn.proto(),
+            digest_function: self.digest_fn().proto(),
             ..Default::default()
         };
         let found = self.conn.call(&self.conn.cache_name, || {
@@ -163,12 +164,13 @@ impl Remote<'_> {
     /// Shares the result of an action run here: outputs first, then the
     /// entry that names them.
     fn publish(&self, req: &Request, entry: &ActionEntry) -> Result<(), RemoteError> {
-        let mapped = self.mapper.map(req)?;
+        self.negotiate()?;
+        let mapped = self.mapper.map(req, self.digest_fn())?;
         let mut blobs = mapped.own.clone();
         let mut files = Vec::new();
         for o in &entry.outputs {
             let path = self.mapper.cache().blob_path(&o.digest);
-            let digest = self.mapper.file_digest(&path)?;
+            let digest = self.mapper.file_digest(&path, self.digest_fn())?;
             files.push(re::OutputFile {
                 path: o.name.clone(),
                 digest: Some(digest.clone()),
@@ -187,7 +189,7 @@ impl Remote<'_> {
                 stdout_raw: entry.output.clone().into_bytes(),
                 ..Default::default()
             }),
-            digest_function: self.mapper.digest_fn.proto(),
+            digest_function: self.digest_fn().proto(),
             ..Default::default()
         };
         self.conn.call(&self.conn.cache_name, || {
@@ -201,7 +203,8 @@ impl Remote<'_> {
     /// CAS.
     fn run_remote(&self, req: &Request) -> Result<ExecResult, RemoteError> {
         let start = Instant::now();
-        let mapped = self.mapper.map(req)?;
+        self.negotiate()?;
+        let mapped = self.mapper.map(req, self.digest_fn())?;
         self.upload(&mapped.blobs)?;
         let resp = match self.execute(&mapped.action) {
             // An input the CAS dropped since it was found: upload, once more.
@@ -246,7 +249,7 @@ impl Remote<'_> {
         let req = re::ExecuteRequest {
             instance_name: self.conn.instance.clone(),
             action_digest: Some(action.clone()),
-            digest_function: self.mapper.digest_fn.proto(),
+            digest_function: self.digest_fn().proto(),
             inline_stdout: true,
             inline_stderr: true,
             ..Default::default()

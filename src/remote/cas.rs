@@ -70,10 +70,6 @@ fn ok_status(status: &Option<bazel_remote_apis::google::rpc::Status>) -> Result<
 }
 
 impl Remote<'_> {
-    fn digest_fn(&self) -> DigestFn {
-        self.mapper.digest_fn
-    }
-
     /// `blobs/[FUNCTION/]HASH/SIZE`, after the instance name if any.
     fn resource(&self, prefix: &str, d: &re::Digest) -> String {
         let function = match self.digest_fn() {
@@ -129,7 +125,7 @@ impl Remote<'_> {
                 small.push((d, data));
             }
         }
-        for batch in batches(small, self.max_batch) {
+        for batch in batches(small, self.session().max_batch) {
             self.batch_upload(batch)?;
         }
         Ok(())
@@ -205,7 +201,7 @@ impl Remote<'_> {
         let mut batch = Vec::new();
         let mut size = 0;
         for d in small {
-            if size + d.size_bytes as usize > self.max_batch && !batch.is_empty() {
+            if size + d.size_bytes as usize > self.session().max_batch && !batch.is_empty() {
                 out.extend(self.batch_download(std::mem::take(&mut batch))?);
                 size = 0;
             }

@@ -40,7 +40,7 @@ pub enum DigestFn {
 impl DigestFn {
     /// BLAKE3 where the cache and (if it executes) the executor offer it;
     /// SHA-256 otherwise, which every server has.
-    fn choose(caps: Option<&re::ServerCapabilities>) -> DigestFn {
+    pub fn choose(caps: Option<&re::ServerCapabilities>) -> DigestFn {
         let blake3 = DigestValue::Blake3 as i32;
         let Some(caps) = caps else {
             return DigestFn::Sha256;
@@ -281,7 +281,6 @@ fn header_files(dir: &Path) -> Vec<PathBuf> {
 pub struct Mapper<'a> {
     cache: &'a Cache,
     toolchain: &'a Toolchain,
-    pub digest_fn: DigestFn,
     platform: re::Platform,
     files: Mutex<HashMap<PathBuf, re::Digest>>,
     mapped: Mutex<HashMap<ActionKey, Arc<Mapped>>>,
@@ -291,13 +290,11 @@ impl<'a> Mapper<'a> {
     pub fn new(
         cache: &'a Cache,
         toolchain: &'a Toolchain,
-        caps: Option<&re::ServerCapabilities>,
         properties: Vec<(String, String)>,
     ) -> Mapper<'a> {
         Mapper {
             cache,
             toolchain,
-            digest_fn: DigestFn::choose(caps),
             platform: re::Platform {
                 properties: properties
                     .into_iter()
@@ -315,12 +312,11 @@ impl<'a> Mapper<'a> {
 
     /// The digest of a file's contents (remembered per path for the run:
     /// inputs were checked when their keys were made).
-    pub fn file_digest(&self, path: &Path) -> Result<re::Digest, RemoteError> {
+    pub fn file_digest(&self, path: &Path, f: DigestFn) -> Result<re::Digest, RemoteError> {
         if let Some(d) = self.files.lock().ok().and_then(|m| m.get(path).cloned()) {
             return Ok(d);
         }
-        let d = self
-            .digest_fn
+        let d = f
             .of_file(path)
             .map_err(|source| RemoteError::Io {
                 path: path.into(),
@@ -333,7 +329,7 @@ impl<'a> Mapper<'a> {
     }
 
     /// The mapping of a ready action (made once per action and run).
-    pub fn map(&self, req: &Request) -> Result<Arc<Mapped>, RemoteError> {
+    pub fn map(&self, req: &Request, f: DigestFn) -> Result<Arc<Mapped>, RemoteError> {
         if let Some(m) = self
             .mapped
             .lock()
@@ -342,17 +338,16 @@ impl<'a> Mapper<'a> {
         {
             return Ok(m);
         }
-        let m = Arc::new(self.build(req)?);
+        let m = Arc::new(self.build(req, f)?);
         if let Ok(mut all) = self.mapped.lock() {
             all.insert(*req.key, m.clone());
         }
         Ok(m)
     }
 
-    fn build(&self, req: &Request) -> Result<Mapped, RemoteError> {
-        let f = self.digest_fn;
+    fn build(&self, req: &Request, f: DigestFn) -> Result<Mapped, RemoteError> {
         let mut files = Vec::new();
-        let root = self.input_root(req, &mut files)?;
+        let root = self.input_root(req, f, &mut files)?;
         let mut own = Vec::new();
         let command = proto_blob(f, &self.command(req.action), &mut own);
         let action = re::Action {
@@ -389,6 +384,7 @@ impl<'a> Mapper<'a> {
     fn input_root(
         &self,
         req: &Request,
+        f: DigestFn,
         blobs: &mut Vec<(re::Digest, Blob)>,
     ) -> Result<re::Digest, RemoteError> {
         let mut root = Dir::default();
@@ -401,11 +397,11 @@ impl<'a> Mapper<'a> {
                 Source::Output { .. } => Blob::File(self.cache.blob_path(digest)),
                 Source::Generated(bytes) => Blob::Bytes(Arc::new(relative(bytes))),
             };
-            let d = self.blob_digest(&blob)?;
+            let d = self.blob_digest(&blob, f)?;
             root.insert(&input.at, d.clone(), false);
             blobs.push((d, blob));
         }
-        self.headers(req.action, &mut root, blobs)?;
+        self.headers(req.action, f, &mut root, blobs)?;
         if let Some(tool) = req
             .action
             .argv
@@ -413,11 +409,11 @@ impl<'a> Mapper<'a> {
             .and_then(|a| a.strip_prefix(TOOLDIR))
         {
             let path = self.toolchain.tool_dir.join(tool.trim_start_matches('/'));
-            let d = self.file_digest(&path)?;
+            let d = self.file_digest(&path, f)?;
             root.insert(&format!("tool{tool}"), d.clone(), true);
             blobs.push((d, Blob::File(path)));
         }
-        Ok(root.encode(self.digest_fn, blobs))
+        Ok(root.encode(f, blobs))
     }
 
     /// Assembly of a package staged whole (standard library, modules)
@@ -426,6 +422,7 @@ impl<'a> Mapper<'a> {
     fn headers(
         &self,
         action: &Action,
+        f: DigestFn,
         root: &mut Dir,
         blobs: &mut Vec<(re::Digest, Blob)>,
     ) -> Result<(), RemoteError> {
@@ -437,17 +434,17 @@ impl<'a> Mapper<'a> {
             let Ok(rel) = path.strip_prefix(dir) else {
                 continue;
             };
-            let d = self.file_digest(&path)?;
+            let d = self.file_digest(&path, f)?;
             root.insert(&format!("src/{}", rel.to_string_lossy()), d.clone(), false);
             blobs.push((d, Blob::File(path)));
         }
         Ok(())
     }
 
-    fn blob_digest(&self, blob: &Blob) -> Result<re::Digest, RemoteError> {
+    fn blob_digest(&self, blob: &Blob, f: DigestFn) -> Result<re::Digest, RemoteError> {
         match blob {
-            Blob::Bytes(b) => Ok(self.digest_fn.of_bytes(b)),
-            Blob::File(p) => self.file_digest(p),
+            Blob::Bytes(b) => Ok(f.of_bytes(b)),
+            Blob::File(p) => self.file_digest(p, f),
         }
     }
 }

@@ -26,11 +26,12 @@ mod mapping;
 mod tests;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 pub use backend::{RemoteCache, RemoteExecutor, Slots};
 pub use conn::Endpoint;
-use mapping::Mapper;
+use bazel_remote_apis::build::bazel::remote::execution::v2::ServerCapabilities;
+use mapping::{DigestFn, Mapper};
 
 use crate::cache::Cache;
 use crate::toolchain::Toolchain;
@@ -39,7 +40,7 @@ use crate::toolchain::Toolchain;
 pub enum RemoteError {
     #[error("remote endpoint {url}: {why}")]
     Endpoint { url: String, why: String },
-    #[error("{server}: {status}")]
+    #[error("{server}: {}", describe(status))]
     Status {
         server: String,
         status: Box<tonic::Status>,
@@ -63,6 +64,23 @@ pub enum RemoteError {
     Cache(#[from] crate::cache::CacheError),
     #[error("{0} is not reachable (warned above)")]
     Down(String),
+}
+
+/// A status as a person reads it: what went wrong and, for transport
+/// errors, the innermost cause (`Connection refused`).
+fn describe(status: &tonic::Status) -> String {
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(status);
+    let mut last = None;
+    while let Some(c) = cause {
+        last = Some(c.to_string());
+        cause = c.source();
+    }
+    let code = format!("{:?}", status.code()).to_lowercase();
+    match (status.message(), last) {
+        ("", None) => code,
+        (m, None) => format!("{code}: {m}"),
+        (m, Some(root)) => format!("{code}: {m}: {root}"),
+    }
 }
 
 impl RemoteError {
@@ -164,44 +182,84 @@ pub struct Remote<'a> {
     mapper: Mapper<'a>,
     config: RemoteConfig,
     stats: Stats,
-    /// The largest batch of blobs in one call.
-    max_batch: usize,
+    session: OnceLock<Session>,
     /// Set once a server is found unreachable: from then on, local only.
     down: AtomicBool,
     warned: Mutex<bool>,
 }
 
+/// What the server offered, asked once, at the first action that needs it
+/// (a build the local cache answers never connects).
+pub struct Session {
+    pub digest_fn: DigestFn,
+    /// The largest batch of blobs in one call.
+    pub max_batch: usize,
+}
+
+impl Session {
+    fn of(caps: Option<&ServerCapabilities>) -> Session {
+        let advertised = caps
+            .and_then(|c| c.cache_capabilities.as_ref())
+            .map_or(0, |c| c.max_batch_total_size_bytes.max(0) as usize);
+        Session {
+            digest_fn: DigestFn::choose(caps),
+            max_batch: match advertised {
+                0 => cas::BATCH_LIMIT,
+                n => n.min(cas::BATCH_LIMIT),
+            },
+        }
+    }
+}
+
 impl<'a> Remote<'a> {
-    /// Connects and asks the cache server what it supports. A server that
-    /// does not answer is warned about, and the build goes on locally.
     pub fn connect(
         config: &RemoteConfig,
         cache: &'a Cache,
         toolchain: &'a Toolchain,
     ) -> Result<Remote<'a>, RemoteError> {
-        let conn = conn::Conn::open(config)?;
-        let caps = conn.capabilities();
-        let advertised = caps
-            .as_ref()
-            .ok()
-            .and_then(|c| c.cache_capabilities.as_ref())
-            .map_or(0, |c| c.max_batch_total_size_bytes.max(0) as usize);
-        let remote = Remote {
-            max_batch: match advertised {
-                0 => cas::BATCH_LIMIT,
-                n => n.min(cas::BATCH_LIMIT),
-            },
-            mapper: Mapper::new(cache, toolchain, caps.as_ref().ok(), config.properties()),
-            conn,
+        Ok(Remote {
+            conn: conn::Conn::open(config)?,
+            mapper: Mapper::new(cache, toolchain, config.properties()),
             config: config.clone(),
             stats: Stats::default(),
+            session: OnceLock::new(),
             down: AtomicBool::new(false),
             warned: Mutex::new(false),
-        };
-        if let Err(e) = caps {
-            remote.unreachable(&e);
+        })
+    }
+
+    /// Asks the cache server what it supports, once. A server that does
+    /// not answer is warned about, and the build goes on locally; one that
+    /// cannot say gets SHA-256 and small batches.
+    fn negotiate(&self) -> Result<(), RemoteError> {
+        if self.session.get().is_some() {
+            return Ok(());
         }
-        Ok(remote)
+        if self.is_down() {
+            return Err(RemoteError::Down(self.conn.cache_name.clone()));
+        }
+        match self.conn.capabilities() {
+            Ok(caps) => {
+                let _ = self.session.set(Session::of(Some(&caps)));
+                Ok(())
+            }
+            Err(e) if e.is_unavailable() => {
+                self.unreachable(&e);
+                Err(e)
+            }
+            Err(_) => {
+                let _ = self.session.set(Session::of(None));
+                Ok(())
+            }
+        }
+    }
+
+    fn session(&self) -> &Session {
+        self.session.get_or_init(|| Session::of(None))
+    }
+
+    fn digest_fn(&self) -> DigestFn {
+        self.session().digest_fn
     }
 
     pub fn executes(&self) -> bool {
@@ -241,7 +299,7 @@ impl<'a> Remote<'a> {
         RemoteSummary {
             cache: self.config.cache.clone().or(self.config.executor.clone()),
             executor: self.config.executor.clone(),
-            digest_function: self.mapper.digest_fn.name().into(),
+            digest_function: self.session.get().map_or("", |s| s.digest_fn.name()).into(),
             cache_hits: get(&self.stats.hits),
             cache_misses: get(&self.stats.misses),
             executed: get(&self.stats.executed),

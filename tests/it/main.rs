@@ -17,6 +17,7 @@ mod modules;
 mod netfix;
 mod projects;
 mod realworld;
+mod remote;
 mod snapshots;
 mod transport;
 mod verify;
