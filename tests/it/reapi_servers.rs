@@ -125,14 +125,19 @@ fn wait_until(what: &str, servers: &mut [Server], ready: impl Fn() -> bool) {
         assert!(
             start.elapsed() < READY_TIMEOUT,
             "{what} not ready after {READY_TIMEOUT:?}; logs:\n{}",
-            servers
-                .iter()
-                .map(|s| format!("== {}\n{}", s.name, s.log_tail()))
-                .collect::<Vec<_>>()
-                .join("\n")
+            log_tails(servers)
         );
         sleep(Duration::from_millis(50));
     }
+}
+
+/// The end of every server's log, each under its name.
+fn log_tails(servers: &[Server]) -> String {
+    servers
+        .iter()
+        .map(|s| format!("== {}\n{}", s.name, s.log_tail()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// True if something accepts TCP connections on 127.0.0.1:`port`.
@@ -197,6 +202,11 @@ impl BazelRemote {
     pub fn assert_alive(&mut self) {
         self.server.assert_alive();
     }
+
+    /// The end of its log, for failure messages.
+    pub fn logs(&self) -> String {
+        log_tails(std::slice::from_ref(&self.server))
+    }
 }
 
 impl Drop for BazelRemote {
@@ -208,7 +218,16 @@ impl Drop for BazelRemote {
 /// Buildbarn: one bb_storage (CAS + AC + Execute frontend) on `port`, a
 /// scheduler, and one worker with a native build directory whose runner
 /// runs actions as the current user with only the Command's environment.
-/// The worker advertises exactly `OSFamily=Linux`, `ISA=x86-64`.
+///
+/// What a client sees (checked with a probe):
+/// - any instance name works (CAS shared across names, AC per name);
+/// - the platform must be exactly `ISA=x86-64`, `OSFamily=Linux` (an other
+///   set fails at once with UNAVAILABLE); Action or Command platform;
+/// - messages up to 16 MiB (batches above that: ByteStream);
+/// - an action runs in `<dir>/worker/build/<16 hex>/root` joined with the
+///   Command's `working_directory`; output paths are relative to that and
+///   their parent directories are created by the worker; no PATH, TMPDIR;
+/// - Execute does not consult the AC; successful results are written to it.
 pub struct Buildbarn {
     pub port: u16,
     /// State: `storage/`, `worker/build` (the build directory), `logs/`.
@@ -230,7 +249,12 @@ impl Buildbarn {
     pub fn start_with_concurrency(concurrency: u32) -> Buildbarn {
         let tmp = temp_dir("bb-");
         let dir = tmp.path().to_path_buf();
-        for sub in ["storage/cas-state", "storage/ac-state", "worker/build", "worker/cache"] {
+        for sub in [
+            "storage/cas-state",
+            "storage/ac-state",
+            "worker/build",
+            "worker/cache",
+        ] {
             fs::create_dir_all(dir.join(sub)).expect("create a Buildbarn dir");
         }
         let ports = [free_port(), free_port(), free_port()];
@@ -256,7 +280,8 @@ impl Buildbarn {
         let config = repo().join("scripts/buildbarn").join(config_file(name));
         let config = config.display().to_string();
         let logs = self.dir.join("logs");
-        self.servers.push(Server::spawn(name, &[&config], env, &logs));
+        self.servers
+            .push(Server::spawn(name, &[&config], env, &logs));
     }
 
     pub fn addr(&self) -> String {
@@ -266,6 +291,11 @@ impl Buildbarn {
     /// Panics (with the logs) if any of the servers has exited.
     pub fn assert_alive(&mut self) {
         self.servers.iter_mut().for_each(Server::assert_alive);
+    }
+
+    /// The end of every server's log, for failure messages.
+    pub fn logs(&self) -> String {
+        log_tails(&self.servers)
     }
 
     /// SIGTERM to all, SIGKILL to those still running after a short grace.
@@ -295,7 +325,11 @@ fn config_file(server: &str) -> &'static str {
 }
 
 /// The environment scripts/buildbarn/common.libsonnet reads.
-fn config_env(dir: &Path, [storage, client, worker]: [u16; 3], concurrency: u32) -> Vec<(&'static str, String)> {
+fn config_env(
+    dir: &Path,
+    [storage, client, worker]: [u16; 3],
+    concurrency: u32,
+) -> Vec<(&'static str, String)> {
     vec![
         ("BB_DIR", dir.display().to_string()),
         ("BB_STORAGE_PORT", storage.to_string()),
@@ -313,8 +347,19 @@ fn servers_start_and_stay_up() {
     sleep(Duration::from_secs(2));
     cache.assert_alive();
     bb.assert_alive();
-    assert!(accepts(cache.port), "bazel-remote stopped accepting on {}", cache.addr());
-    assert!(accepts(bb.port), "bb_storage stopped accepting on {}", bb.addr());
+    assert!(
+        accepts(cache.port),
+        "bazel-remote stopped accepting on {}",
+        cache.addr()
+    );
+    assert!(
+        accepts(bb.port),
+        "bb_storage stopped accepting on {}",
+        bb.addr()
+    );
     cache.kill();
-    assert!(!accepts(cache.port), "bazel-remote still accepts after kill");
+    assert!(
+        !accepts(cache.port),
+        "bazel-remote still accepts after kill"
+    );
 }
