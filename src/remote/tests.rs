@@ -7,7 +7,7 @@ fn action(argv: &[&str], env: &[(&str, &str)]) -> Action {
     Action {
         kind: ActionKind::Compile,
         package: "p".into(),
-        platform: Platform::parse("linux/amd64").unwrap(),
+        platform: Platform::new("linux", "amd64", None),
         argv: argv.iter().map(|s| s.to_string()).collect(),
         env: env
             .iter()

@@ -17,6 +17,7 @@ mod modules;
 mod netfix;
 mod projects;
 mod realworld;
+mod reapi_servers;
 mod remote;
 mod snapshots;
 mod transport;
