@@ -71,14 +71,14 @@ build_bazel_remote() {
 }
 
 # patch_dep MODDIR DEP@VERSION NAME PATCH...: copies DEP, applies the patches
-# (paths relative to the dependency's root) and replaces DEP in MODDIR.
+# (Bazel-style: -p0, paths relative to the dependency's root) and replaces
+# DEP in MODDIR with the copy.
 patch_dep() {
   local moddir=$1 dep=$2 name=$3 p
   shift 3
   copy_mod "$dep" "$name"
   for p in "$@"; do
-    patch -s -p0 -d "$SRC/$name" <"$p" ||
-      patch -s -p1 -d "$SRC/$name" <"$p"
+    patch -s -p0 -f --no-backup-if-mismatch -d "$SRC/$name" <"$p"
   done
   (cd "$moddir" && go mod edit -replace "${dep%@*}=$SRC/$name")
 }
@@ -96,16 +96,13 @@ build_bb_storage() {
 
 build_bb_remote_execution() {
   copy_mod "$BB_RE" bb-remote-execution
-  local m=$SRC/bb-remote-execution bs p
+  local m=$SRC/bb-remote-execution p
   local fp=$m/patches/com_github_hanwen_go_fuse_v2
+  # bb_worker links go-fuse even with a native build directory. (The
+  # bytestream patch is only needed by bb_storage's main.)
   patch_dep "$m" "$GO_FUSE" go-fuse \
     "$fp/direntrylist-offsets-and-testability.diff" \
     "$fp/writeback-cache.diff" "$fp/notify-testability.diff"
-  bs=$(cd "$m" && go list -m -f '{{.Path}}@{{.Version}}' \
-    google.golang.org/genproto/googleapis/bytestream)
-  local bsp
-  bsp=$(mod_dir "$BB_STORAGE")/patches/org_golang_google_genproto_googleapis_bytestream/service-registrar.diff
-  patch_dep "$m" "$bs" bytestream-re "$bsp"
   for p in bb_scheduler bb_worker bb_runner; do
     (cd "$m" && go build -o "$BIN/$p.tmp" "./cmd/$p")
     mv "$BIN/$p.tmp" "$BIN/$p"
