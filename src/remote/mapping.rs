@@ -268,7 +268,9 @@ fn header_files(dir: &Path) -> Vec<PathBuf> {
             let path = entry.path();
             match entry.file_type() {
                 Ok(t) if t.is_dir() => todo.push(path),
-                Ok(t) if t.is_file() && path.extension().is_some_and(|e| e == "h") => out.push(path),
+                Ok(t) if t.is_file() && path.extension().is_some_and(|e| e == "h") => {
+                    out.push(path)
+                }
                 _ => {}
             }
         }
@@ -316,12 +318,10 @@ impl<'a> Mapper<'a> {
         if let Some(d) = self.files.lock().ok().and_then(|m| m.get(path).cloned()) {
             return Ok(d);
         }
-        let d = f
-            .of_file(path)
-            .map_err(|source| RemoteError::Io {
-                path: path.into(),
-                source,
-            })?;
+        let d = f.of_file(path).map_err(|source| RemoteError::Io {
+            path: path.into(),
+            source,
+        })?;
         if let Ok(mut m) = self.files.lock() {
             m.insert(path.into(), d.clone());
         }

@@ -29,8 +29,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 pub use backend::{RemoteCache, RemoteExecutor, Slots};
-pub use conn::Endpoint;
 use bazel_remote_apis::build::bazel::remote::execution::v2::ServerCapabilities;
+pub use conn::Endpoint;
 use mapping::{DigestFn, Mapper};
 
 use crate::cache::Cache;

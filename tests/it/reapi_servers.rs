@@ -171,6 +171,10 @@ impl BazelRemote {
             dir.display().to_string(),
             "--max_size".to_string(),
             "2".to_string(),
+            // Blobs on disk as sent, so a test can alter one and the
+            // client, not the server's decompressor, must notice.
+            "--storage_mode".to_string(),
+            "uncompressed".to_string(),
             "--grpc_address".to_string(),
             format!("127.0.0.1:{port}"),
             "--http_address".to_string(),
