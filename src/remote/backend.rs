@@ -436,6 +436,7 @@ impl Executor for RemoteExecutor<'_, '_> {
     }
 
     fn cancel(&self) {
+        self.remote.cancel();
         self.local.cancel();
     }
 }

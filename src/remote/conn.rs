@@ -129,6 +129,8 @@ pub struct Conn {
     cache: Channel,
     exec: Option<Channel>,
     headers: Headers,
+    /// Raised on interrupt: calls in flight return at once.
+    cancelled: tokio::sync::watch::Sender<bool>,
     pub instance: String,
     /// What messages call the cache server and the executor.
     pub cache_name: String,
@@ -174,6 +176,7 @@ impl Conn {
                 .map(|e| e.channel(Duration::from_secs(30 * 60)))
                 .transpose()?,
             headers: Headers::parse(&config.headers)?,
+            cancelled: tokio::sync::watch::channel(false).0,
             instance: config.instance.clone(),
             cache_name: format!("remote cache {}", cache.shown),
             exec_name: exec
@@ -214,10 +217,15 @@ impl Conn {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, tonic::Status>>,
     {
+        let mut cancelled = self.cancelled.subscribe();
         self.rt.block_on(async {
             let mut pauses = RETRY_PAUSES.iter();
             loop {
-                match f().await {
+                let result = tokio::select! {
+                    r = f() => r,
+                    _ = cancelled.wait_for(|c| *c) => return Err(RemoteError::Interrupted),
+                };
+                match result {
                     Ok(v) => return Ok(v),
                     Err(s) => match pauses.next().filter(|_| unavailable(s.code())) {
                         Some(pause) => tokio::time::sleep(*pause).await,
@@ -231,6 +239,10 @@ impl Conn {
                 }
             }
         })
+    }
+
+    pub fn cancel(&self) {
+        self.cancelled.send_replace(true);
     }
 
     /// The cache server's capabilities.

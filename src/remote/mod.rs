@@ -64,6 +64,8 @@ pub enum RemoteError {
     Cache(#[from] crate::cache::CacheError),
     #[error("{0} is not reachable (warned above)")]
     Down(String),
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// A status as a person reads it: what went wrong and, for transport
@@ -260,6 +262,11 @@ impl<'a> Remote<'a> {
 
     fn digest_fn(&self) -> DigestFn {
         self.session().digest_fn
+    }
+
+    /// Abandons every call in flight and refuses new ones (on interrupt).
+    pub fn cancel(&self) {
+        self.conn.cancel();
     }
 
     pub fn executes(&self) -> bool {

@@ -163,6 +163,11 @@ impl BazelRemote {
     /// Starts it on a free port with a fresh data dir; returns once its gRPC
     /// port accepts connections.
     pub fn start() -> BazelRemote {
+        BazelRemote::start_with(&[])
+    }
+
+    /// Starts it with `extra` flags too (e.g. `--tls_cert_file`).
+    pub fn start_with(extra: &[&str]) -> BazelRemote {
         let tmp = temp_dir("bazel-remote-");
         let dir = tmp.path().join("data");
         let (port, http) = (free_port(), free_port());
@@ -180,7 +185,8 @@ impl BazelRemote {
             "--http_address".to_string(),
             format!("127.0.0.1:{http}"),
         ];
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+        args.extend(extra);
         let server = Server::spawn("bazel-remote", &args, &[], &tmp.path().join("logs"));
         let mut servers = [server];
         wait_until("bazel-remote", &mut servers, || accepts(port));

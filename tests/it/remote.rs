@@ -348,3 +348,52 @@ fn a_remote_compile_error_reads_as_a_local_one() {
     assert!(!failure(&local).is_empty(), "{}", stderr(&local));
     assert_eq!(failure(&remote), failure(&local), "{}", stderr(&remote));
 }
+
+/// A test CA and a certificate it signs for 127.0.0.1, made with openssl:
+/// (ca.pem, server.pem, server.key) in `dir`.
+fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (Debian package openssl) is needed");
+        assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    run(&[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=gobuildr test CA"]].concat());
+    run(&[&["req"][..], &ec, &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]].concat());
+    fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n").unwrap();
+    run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"]);
+    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+}
+
+/// grpcs:// verifies the server against the platform's roots, as
+/// SSL_CERT_FILE names them: trusted, the cache is used; not trusted, one
+/// warning and a local build.
+#[test]
+#[ignore = "needs the module proxy"]
+fn grpcs_trusts_the_roots_ssl_cert_file_names() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_certificates(certs.path());
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let server = BazelRemote::start_with(&["--tls_cert_file", &cert, "--tls_key_file", &key]);
+    let url = format!("grpcs://127.0.0.1:{}", server.port);
+    let ws = example("hello");
+    let (c1, c2, c3) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let trusted = |cache: &Path| Gobuildr::new(ws.path()).cache(cache).env("SSL_CERT_FILE", &ca);
+    trusted(c1.path()).build_ok(ws.path(), &["--remote-cache", &url]);
+    let hit = trusted(c2.path()).build_ok(ws.path(), &["--remote-cache", &url]);
+    assert_eq!(count(&hit, "remote-cache"), sources(&hit).len());
+
+    let untrusted = Gobuildr::new(ws.path())
+        .cache(c3.path())
+        // The platform's bundle: the test CA is not in it.
+        .env("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+        .args(["build", "-q", "--remote-cache", &url])
+        .run();
+    assert!(untrusted.status.success(), "{}", stderr(&untrusted));
+    let w = warnings(&untrusted);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains(&url), "{w:?}");
+}
