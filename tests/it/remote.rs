@@ -360,12 +360,68 @@ fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             .expect("openssl (Debian package openssl) is needed");
         assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
     };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    run(&[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=gobuildr test CA"]].concat());
-    run(&[&["req"][..], &ec, &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]].concat());
-    fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n").unwrap();
-    run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"]);
-    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=gobuildr test CA",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ]
+    .concat());
+    fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
 }
 
 /// grpcs:// verifies the server against the platform's roots, as
@@ -380,8 +436,16 @@ fn grpcs_trusts_the_roots_ssl_cert_file_names() {
     let server = BazelRemote::start_with(&["--tls_cert_file", &cert, "--tls_key_file", &key]);
     let url = format!("grpcs://127.0.0.1:{}", server.port);
     let ws = example("hello");
-    let (c1, c2, c3) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let trusted = |cache: &Path| Gobuildr::new(ws.path()).cache(cache).env("SSL_CERT_FILE", &ca);
+    let (c1, c2, c3) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let trusted = |cache: &Path| {
+        Gobuildr::new(ws.path())
+            .cache(cache)
+            .env("SSL_CERT_FILE", &ca)
+    };
     trusted(c1.path()).build_ok(ws.path(), &["--remote-cache", &url]);
     let hit = trusted(c2.path()).build_ok(ws.path(), &["--remote-cache", &url]);
     assert_eq!(count(&hit, "remote-cache"), sources(&hit).len());
