@@ -257,6 +257,29 @@ impl Buildbarn {
     /// Actions submitted before the worker's first synchronization wait in
     /// the scheduler's predeclared queue.
     pub fn start_with_concurrency(concurrency: u32) -> Buildbarn {
+        let (mut bb, ports, env) = Buildbarn::prepare(concurrency);
+        for name in ["bb_storage", "bb_scheduler", "bb_runner"] {
+            bb.spawn(name, config_file(name), &env);
+        }
+        let socket = bb.dir.join("worker/runner.sock");
+        wait_until("Buildbarn", &mut bb.servers, || {
+            ports.iter().all(|&p| accepts(p)) && socket.exists()
+        });
+        bb.spawn("bb_worker", config_file("bb_worker"), &env);
+        bb
+    }
+
+    /// bb_storage alone, as a cache with no execution (it then offers
+    /// BLAKE3 with nothing to contradict it).
+    pub fn start_cache_only() -> Buildbarn {
+        let (mut bb, ports, env) = Buildbarn::prepare(1);
+        bb.spawn("bb_storage", "cache-only.jsonnet", &env);
+        wait_until("bb_storage", &mut bb.servers, || accepts(ports[0]));
+        bb
+    }
+
+    /// A fresh temp dir with the directories the configs name, and ports.
+    fn prepare(concurrency: u32) -> (Buildbarn, [u16; 3], Vec<(&'static str, String)>) {
         let tmp = temp_dir("bb-");
         let dir = tmp.path().to_path_buf();
         for sub in [
@@ -269,25 +292,17 @@ impl Buildbarn {
         }
         let ports = [free_port(), free_port(), free_port()];
         let env = config_env(&dir, ports, concurrency);
-        let mut bb = Buildbarn {
+        let bb = Buildbarn {
             port: ports[0],
             dir,
             servers: Vec::new(),
             _tmp: tmp,
         };
-        for name in ["bb_storage", "bb_scheduler", "bb_runner"] {
-            bb.spawn(name, &env);
-        }
-        let socket = bb.dir.join("worker/runner.sock");
-        wait_until("Buildbarn", &mut bb.servers, || {
-            ports.iter().all(|&p| accepts(p)) && socket.exists()
-        });
-        bb.spawn("bb_worker", &env);
-        bb
+        (bb, ports, env)
     }
 
-    fn spawn(&mut self, name: &str, env: &[(&str, String)]) {
-        let config = repo().join("scripts/buildbarn").join(config_file(name));
+    fn spawn(&mut self, name: &str, config: &str, env: &[(&str, String)]) {
+        let config = repo().join("scripts/buildbarn").join(config);
         let config = config.display().to_string();
         let logs = self.dir.join("logs");
         self.servers

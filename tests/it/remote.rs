@@ -461,3 +461,29 @@ fn grpcs_trusts_the_roots_ssl_cert_file_names() {
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains(&url), "{w:?}");
 }
+
+/// A cache that offers BLAKE3 (bb_storage, no executor) is used with it:
+/// digests are the local ones, and a second checkout hits every action.
+#[test]
+#[ignore = "needs the module proxy"]
+fn a_cache_that_offers_blake3_is_used_with_blake3() {
+    let bb = Buildbarn::start_cache_only();
+    let flags = ["--remote-cache", &bb.addr()];
+    let (ws1, c1) = (example("hello"), tempfile::tempdir().unwrap());
+    let first = build_remote(ws1.path(), c1.path(), &flags);
+    assert_eq!(
+        first.0["remote"]["digest_function"],
+        "blake3",
+        "{}",
+        bb.logs()
+    );
+    let (ws2, c2) = (example("hello"), tempfile::tempdir().unwrap());
+    let second = build_remote(ws2.path(), c2.path(), &flags);
+    assert_eq!(
+        count(&second, "remote-cache"),
+        sources(&second).len(),
+        "{}",
+        bb.logs()
+    );
+    assert_eq!(first.outputs(), second.outputs());
+}
