@@ -38,8 +38,18 @@ pub fn resolve(args: &RemoteArgs, toml: &RemoteToml) -> Result<RemoteConfig, Fai
         readonly: args.remote_cache_readonly || toml.readonly.unwrap_or(false),
         platform,
     };
-    for url in config.cache.iter().chain(&config.executor) {
-        Endpoint::parse(url).map_err(|e| Failure::Usage(e.to_string()))?;
+    let origin = |flag: &Option<String>, key: &str| match flag {
+        Some(_) => format!("--remote-{key}"),
+        None => format!("gobuildr.toml [remote] {key}"),
+    };
+    let named = [
+        (&config.cache, origin(&args.remote_cache, "cache")),
+        (&config.executor, origin(&args.remote_executor, "executor")),
+    ];
+    for (url, origin) in named {
+        if let Some(url) = url {
+            Endpoint::parse(url).map_err(|e| Failure::Usage(format!("{origin}: {e}")))?;
+        }
     }
     Ok(config)
 }

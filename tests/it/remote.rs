@@ -487,3 +487,46 @@ fn a_cache_that_offers_blake3_is_used_with_blake3() {
     );
     assert_eq!(first.outputs(), second.outputs());
 }
+
+/// gobuildr.toml's [remote] is read, and a flag overrides it.
+#[test]
+fn the_remote_table_is_read_and_flags_override_it() {
+    let ws = example("hello");
+    let (from_file, from_flag) = (free_port(), free_port());
+    fs::write(
+        ws.path().join("gobuildr.toml"),
+        format!("[remote]\ncache = \"grpc://127.0.0.1:{from_file}\"\nreadonly = true\n"),
+    )
+    .unwrap();
+    for (extra, port) in [
+        (vec![], from_file),
+        (
+            vec![
+                "--remote-cache".to_string(),
+                format!("grpc://127.0.0.1:{from_flag}"),
+            ],
+            from_flag,
+        ),
+    ] {
+        let main = ws.path().join("main.go");
+        let src = fs::read_to_string(&main).unwrap();
+        fs::write(&main, format!("{src}\nvar _ = \"{}\"\n", nonce())).unwrap();
+        let out = Gobuildr::new(ws.path())
+            .args(["build", "-q"])
+            .args(&extra)
+            .run();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let w = warnings(&out);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains(&format!("127.0.0.1:{port}")), "{w:?}");
+    }
+    fs::write(
+        ws.path().join("gobuildr.toml"),
+        "[remote]\ncache = \"ftp://x\"\n",
+    )
+    .unwrap();
+    let out = Gobuildr::new(ws.path()).args(["build", "-q"]).run();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("gobuildr.toml [remote] cache"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ftp://x"), "{}", stderr(&out));
+}
