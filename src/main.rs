@@ -46,6 +46,11 @@ fn run() -> Result<(), Failure> {
             let settings = Settings::resolve(&cli, &v.build)?;
             gobuildr::commands::verify::verify(&settings, v)
         }
+        args::Command::Test(t) => {
+            let mut settings = Settings::resolve(&cli, &t.build)?;
+            settings.test = Some(gobuildr::cli::test_options(t));
+            gobuildr::commands::test::test(&settings, &interrupt)
+        }
         args::Command::Platforms => {
             let settings = Settings::resolve(&cli, &args::BuildArgs::default())?;
             gobuildr::commands::platforms::list_platforms(&settings)

@@ -46,6 +46,36 @@ pub enum Command {
     Platforms,
     /// Show which Go toolchain builds this workspace and where it came from.
     Toolchain(FetchArgs),
+    /// Run the tests of packages, with results cached by content.
+    Test(TestArgs),
+}
+
+/// go test's flags, with go test's meaning (`-run` as well as `--run`).
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Run only the tests, examples and fuzz seeds matching REGEXP.
+    #[arg(long, value_name = "REGEXP")]
+    pub run: Option<String>,
+    /// Skip the tests matching REGEXP.
+    #[arg(long, value_name = "REGEXP")]
+    pub skip: Option<String>,
+    /// Run each test N times; -count=1 bypasses the test cache, as in go.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u32>,
+    /// Tell long-running tests to shorten their run time.
+    #[arg(long)]
+    pub short: bool,
+    /// Verbose: print every test's output and result.
+    #[arg(short = 'v')]
+    pub verbose: bool,
+    /// Fail a test binary that runs longer than D (default 10m).
+    #[arg(long, value_name = "D")]
+    pub timeout: Option<String>,
+    /// Do not start new tests after the first failure.
+    #[arg(long)]
+    pub failfast: bool,
 }
 
 #[derive(Debug, Default, Args)]
@@ -184,7 +214,11 @@ pub struct GoBuildArgs {
 /// rewritten to gobuildr's double-dash ones, so a release script's flags can
 /// be pasted as they are.
 pub fn go_style(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    const VALUED: [&str; 8] = [
+    const VALUED: [&str; 12] = [
+        "run",
+        "skip",
+        "count",
+        "timeout",
         "ldflags",
         "gcflags",
         "asmflags",
@@ -194,7 +228,16 @@ pub fn go_style(args: impl IntoIterator<Item = String>) -> Vec<String> {
         "goexperiment",
         "tags",
     ];
-    const SWITCHES: [&str; 6] = ["trimpath", "race", "msan", "asan", "cover", "linkshared"];
+    const SWITCHES: [&str; 8] = [
+        "trimpath",
+        "race",
+        "msan",
+        "asan",
+        "cover",
+        "linkshared",
+        "short",
+        "failfast",
+    ];
     let mut out = Vec::new();
     // A flag's value (`--gcflags -race`) and anything after `--` stay as typed.
     let mut verbatim = false;

@@ -59,6 +59,8 @@ pub struct Settings {
     pub output: Option<Output>,
     /// The `--remote-*` flags as typed (resolved with gobuildr.toml).
     pub remote: args::RemoteArgs,
+    /// `gobuildr test`: how the test binaries run.
+    pub test: Option<crate::plan::TestOptions>,
     /// The command line's global flags and build flags, as typed (verify
     /// passes them on to its runs).
     pub forward_global: Vec<String>,
@@ -209,6 +211,27 @@ fn forward_build(build: &args::BuildArgs) -> Vec<String> {
         .collect()
 }
 
+/// go test's flags as the test binary takes them, in go test's order.
+pub fn test_options(t: &args::TestArgs) -> crate::plan::TestOptions {
+    let timeout = t.timeout.clone().unwrap_or_else(|| "10m0s".into());
+    let mut args = vec![
+        "-test.paniconexit0".to_string(),
+        format!("-test.timeout={timeout}"),
+    ];
+    let flag = |name: &str, v: &Option<String>| v.as_ref().map(|v| format!("-test.{name}={v}"));
+    args.extend(t.verbose.then(|| "-test.v=true".to_string()));
+    args.extend(flag("run", &t.run));
+    args.extend(flag("skip", &t.skip));
+    args.extend(t.short.then(|| "-test.short=true".to_string()));
+    args.extend(t.count.map(|n| format!("-test.count={n}")));
+    args.extend(t.failfast.then(|| "-test.failfast=true".to_string()));
+    crate::plan::TestOptions {
+        args,
+        fresh: t.count == Some(1),
+        verbose: t.verbose,
+    }
+}
+
 impl Settings {
     pub fn resolve(cli: &args::Cli, build: &args::BuildArgs) -> Result<Settings, Failure> {
         if let Some(why) = refused(&build.go) {
@@ -251,6 +274,7 @@ impl Settings {
             output: build.go.output.as_ref().map(|o| Output::of(&cwd, o)),
             go_flags: build.go.clone(),
             remote: build.remote.clone(),
+            test: None,
             profile: build.profile.as_ref().map(|p| cwd.join(p)),
         })
     }

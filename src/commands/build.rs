@@ -66,7 +66,7 @@ pub fn build(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fai
 
 /// Every action through the scheduler, with progress: locally, or with
 /// the remote cache and executor in front of the local ones.
-fn run_actions(
+pub(super) fn run_actions(
     settings: &Settings,
     p: &Prepared,
     interrupt: &Arc<AtomicBool>,
@@ -118,8 +118,14 @@ fn schedule_all(
         },
         &Options {
             jobs,
-            keep_going: settings.keep_going,
+            // go test goes on past a failing package; -count=1 reruns.
+            keep_going: settings.keep_going || settings.test.is_some(),
             shuffle: settings.shuffle,
+            always_run: settings
+                .test
+                .as_ref()
+                .filter(|t| t.fresh)
+                .map(|_| crate::plan::ActionKind::TestRun),
         },
         &progress,
         interrupt,

@@ -5,5 +5,6 @@ pub mod build;
 pub mod explain;
 pub mod fetch;
 pub mod platforms;
+pub mod test;
 pub mod toolchain;
 pub mod verify;

@@ -76,6 +76,16 @@ impl std::fmt::Display for PackageError {
     }
 }
 
+/// `p [p.test]` → `p`: go list's name of a test variant, as tools see it.
+pub fn tool_path(import_path: &str) -> &str {
+    import_path.split_once(" [").map_or(import_path, |(p, _)| p)
+}
+
+/// The name of the test binary package of `p`.
+pub fn test_main_of(import_path: &str) -> String {
+    format!("{import_path}.test")
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct Package {
@@ -107,6 +117,15 @@ pub struct Package {
     pub error: Option<PackageError>,
     pub deps_errors: Vec<PackageError>,
     pub dep_only: bool,
+    /// With `-test`: the package's test files, its external test files,
+    /// and for a test variant the package it is built for.
+    pub test_go_files: Vec<String>,
+    #[serde(rename = "XTestGoFiles")]
+    pub x_test_go_files: Vec<String>,
+    pub for_test: String,
+    /// The generated test main of a `p.test` package (go list writes it
+    /// into its cache; read at once, staged as `_testmain.go`).
+    pub testmain: Option<String>,
 }
 
 impl Package {
@@ -121,6 +140,16 @@ impl Package {
 
     pub fn is_main(&self) -> bool {
         self.name == "main"
+    }
+
+    /// The import path the tools see: a test variant (`p [p.test]`) is
+    /// compiled as `p`.
+    pub fn path(&self) -> &str {
+        tool_path(&self.import_path)
+    }
+
+    pub fn has_tests(&self) -> bool {
+        !self.test_go_files.is_empty() || !self.x_test_go_files.is_empty()
     }
 
     /// Files gobuildr cannot build with cgo disabled and no C toolchain
@@ -236,6 +265,7 @@ pub struct PackageGraph {
 
 /// The fields of `go list -json` gobuildr reads; asking for only these makes
 /// go list cheaper.
+const TEST_FIELDS: &str = ",TestGoFiles,XTestGoFiles,ForTest";
 const FIELDS: &str = "Dir,ImportPath,Name,Standard,Module,GoFiles,SFiles,HFiles,CgoFiles,CFiles,CXXFiles,MFiles,FFiles,SysoFiles,IgnoredGoFiles,SwigFiles,SwigCXXFiles,EmbedPatterns,EmbedFiles,Imports,ImportMap,Deps,DefaultGODEBUG,Error,DepsErrors,DepOnly";
 
 pub struct Request<'a> {
@@ -249,6 +279,8 @@ pub struct Request<'a> {
     pub flags: &'a BuildFlags,
     /// Package directories relative to the root.
     pub dirs: &'a BTreeSet<String>,
+    /// `go list -test`: test variants and test mains too.
+    pub test: bool,
 }
 
 /// The digest of everything `go list` reads from the workspace: every file
@@ -414,6 +446,11 @@ pub fn cached(req: &Request) -> Option<PackageGraph> {
 /// The package graph of one platform: cached, else from `go list` (and
 /// then cached).
 pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
+    // A test main depends on the test functions' names, which the
+    // header-only tree digest does not see: go list runs every time.
+    if req.test {
+        return Ok(graph(req, with_testmains(go_list(req)?)?));
+    }
     let list = match cached(req) {
         Some(g) => return Ok(g),
         None => {
@@ -444,6 +481,28 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
     Ok(graph(req, list))
 }
 
+/// Reads each test main go list generated, and names it `_testmain.go`.
+fn with_testmains(mut list: Vec<Package>) -> Result<Vec<Package>, DiscoverError> {
+    for p in list
+        .iter_mut()
+        .filter(|p| p.is_main() && p.import_path.ends_with(".test"))
+    {
+        let Some(file) = p.go_files.first().filter(|f| Path::new(f).is_absolute()) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(file).map_err(|e| DiscoverError::Output {
+            platform: format!("the test main of {}", p.import_path),
+            msg: format!("{file}: {e}"),
+        })?;
+        p.testmain = Some(text);
+        p.go_files = vec![TESTMAIN.to_string()];
+    }
+    Ok(list)
+}
+
+/// The file name a test main is staged under.
+pub const TESTMAIN: &str = "_testmain.go";
+
 /// Runs `go list` once for all requested directories on one platform.
 fn go_list(req: &Request) -> Result<Vec<Package>, DiscoverError> {
     let platform = req.platform.to_string();
@@ -462,8 +521,11 @@ fn go_list(req: &Request) -> Result<Vec<Package>, DiscoverError> {
             "-e",
             "-deps",
             "-pgo=off",
-            &format!("-json={FIELDS}"),
+            &format!("-json={FIELDS}{}", if req.test { TEST_FIELDS } else { "" }),
         ]);
+    if req.test {
+        cmd.arg("-test");
+    }
     if !req.flags.tags.is_empty() {
         cmd.arg(format!("-tags={}", req.flags.tags.join(",")));
     }

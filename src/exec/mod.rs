@@ -22,7 +22,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::cache::{ActionEntry, Cache, OutputEntry};
 use crate::digest::{ActionKey, FileDigest};
-use crate::plan::{tool_env, Action, GOROOT, SB, TOOLDIR};
+use crate::plan::{tool_env, Action, ActionKind, GOROOT, SB, TOOLDIR};
 use crate::schedule::{ActionCache, ActionError, ExecResult, Executor, Hit, Origin, Request};
 use crate::toolchain::Toolchain;
 use sandbox::Sandbox;
@@ -197,9 +197,20 @@ impl<'a> LocalExecutor<'a> {
 
     fn spawn(&self, action: &Action, sb: &Path) -> Result<(bool, String), ExecError> {
         let argv: Vec<String> = action.argv.iter().map(|a| self.substitute(a, sb)).collect();
-        let mut cmd = crate::toolenv::command(Path::new(&argv[0]));
+        // A test binary runs where go test runs it: in its package's
+        // directory (staged as src/), with what it prints in one stream.
+        let test = action.kind == ActionKind::TestRun;
+        let mut cmd = if test {
+            std::process::Command::new(&argv[0])
+        } else {
+            crate::toolenv::command(Path::new(&argv[0]))
+        };
         cmd.args(&argv[1..])
-            .current_dir(sb)
+            .current_dir(if test {
+                sb.join("src")
+            } else {
+                sb.to_path_buf()
+            })
             .env_clear()
             .envs(tool_env())
             // An empty HOME: the tools need none, and with one the Go
@@ -216,6 +227,13 @@ impl<'a> LocalExecutor<'a> {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if test {
+            let (read, write) = merged_output().map_err(io_err(sb))?;
+            let write2 = write.try_clone().map_err(io_err(sb))?;
+            cmd.stdout(write).stderr(write2);
+            self.isolation().apply(&mut cmd);
+            return self.wait_merged(cmd, read, &argv[0]);
+        }
         self.isolation().apply(&mut cmd);
         let child = crate::process::spawn(&mut cmd).map_err(|source| ExecError::Spawn {
             tool: argv[0].clone(),
@@ -232,6 +250,40 @@ impl<'a> LocalExecutor<'a> {
         let mut text = String::from_utf8_lossy(&out.stdout).to_string();
         text.push_str(&String::from_utf8_lossy(&out.stderr));
         Ok((out.status.success(), text))
+    }
+}
+
+/// One pipe for a child's stdout and stderr, so that their order is kept.
+fn merged_output() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    let (r, w) = nix::unistd::pipe().map_err(std::io::Error::from)?;
+    Ok((std::fs::File::from(r), std::fs::File::from(w)))
+}
+
+impl LocalExecutor<'_> {
+    /// Runs a child whose output goes to `read`'s pipe; returns success
+    /// and everything it printed.
+    fn wait_merged(
+        &self,
+        mut cmd: std::process::Command,
+        mut read: std::fs::File,
+        tool: &str,
+    ) -> Result<(bool, String), ExecError> {
+        let spawn_err = |source| ExecError::Spawn {
+            tool: tool.to_string(),
+            source,
+        };
+        let mut child = crate::process::spawn(&mut cmd).map_err(spawn_err)?;
+        // The parent's copies of the write end must close for EOF.
+        drop(cmd);
+        let pid = child.id();
+        self.running.track(pid, true);
+        let mut out = Vec::new();
+        let read_result = std::io::Read::read_to_end(&mut read, &mut out);
+        let status = child.wait();
+        self.running.track(pid, false);
+        read_result.map_err(spawn_err)?;
+        let status = status.map_err(spawn_err)?;
+        Ok((status.success(), String::from_utf8_lossy(&out).into_owned()))
     }
 }
 

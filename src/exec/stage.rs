@@ -95,7 +95,12 @@ impl LocalExecutor<'_> {
                 if !self.cache.verify_blob_contents(&blob) {
                     return Err(ExecError::CorruptBlob(blob));
                 }
-                if input.writable {
+                if input.at == crate::plan::TEST_BINARY {
+                    use std::os::unix::fs::PermissionsExt;
+                    fs::copy(&blob, dest).map_err(io_err(&blob))?;
+                    fs::set_permissions(dest, fs::Permissions::from_mode(0o555))
+                        .map_err(io_err(dest))
+                } else if input.writable {
                     fs::copy(&blob, dest).map_err(io_err(&blob))?;
                     set_readonly(dest, false)
                 } else if fs::hard_link(&blob, dest).is_err() {

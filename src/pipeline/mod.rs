@@ -103,6 +103,7 @@ pub fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure>
         vendored: vendored(&ws),
         stats: cache.stats(),
         modcache: &cache.dir(crate::cache::Bucket::Modcache),
+        tests: settings.test.as_ref(),
     };
     let mut plan = Plan::default();
     for g in &graphs {
@@ -174,6 +175,7 @@ fn discover_platforms(
             platform: p,
             flags,
             dirs: &dirs,
+            test: settings.test.is_some(),
         })
         .collect();
     if !vendored(ws) && requests.iter().any(|r| discover::cached(r).is_none()) {

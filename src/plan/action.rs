@@ -20,6 +20,8 @@ pub enum ActionKind {
     Pack,
     Link,
     Preprofile,
+    /// Runs a test binary.
+    TestRun,
 }
 
 impl fmt::Display for ActionKind {
@@ -31,6 +33,7 @@ impl fmt::Display for ActionKind {
             ActionKind::Pack => "pack",
             ActionKind::Link => "link",
             ActionKind::Preprofile => "preprofile",
+            ActionKind::TestRun => "test",
         })
     }
 }
@@ -44,6 +47,7 @@ impl ActionKind {
             ActionKind::Pack => "pack.toml",
             ActionKind::Link => "link.toml",
             ActionKind::Preprofile => "pgo.toml",
+            ActionKind::TestRun => "test.toml",
         }
     }
 

@@ -88,13 +88,17 @@ impl Planner<'_> {
             .iter()
             .filter(|i| *i != "unsafe" && *i != "C")
             .collect();
+        // A test variant's map (`p` → `p [p.test]`) is go list's naming,
+        // not an importmap: the tools see the variant as `p`.
         for (from, to) in &pkg.import_map {
+            let to = crate::discover::tool_path(to);
             if from != to {
                 cfg.push_str(&format!("importmap {from}={to}\n"));
             }
         }
         for imp in &imports {
-            cfg.push_str(&format!("packagefile {imp}={SB}/pkg/{imp}.a\n"));
+            let key = crate::discover::tool_path(imp);
+            cfg.push_str(&format!("packagefile {key}={SB}/pkg/{imp}.a\n"));
             inputs.push(self.archive_input(imp, false));
         }
         inputs.push(Input {
@@ -131,7 +135,14 @@ impl Planner<'_> {
         }
         for f in &pkg.go_files {
             argv.push(format!("{SB}/{}", layout.at(f)));
-            inputs.push(self.src_input(pkg, layout, f)?);
+            inputs.push(match &pkg.testmain {
+                Some(text) => Input {
+                    at: layout.at(f),
+                    source: Source::Generated(text.clone().into_bytes()),
+                    writable: false,
+                },
+                None => self.src_input(pkg, layout, f)?,
+            });
         }
         let action = base.action(ActionKind::Compile, argv, inputs, outputs);
         Ok(self.add(Action {

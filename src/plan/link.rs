@@ -57,14 +57,16 @@ impl Planner<'_> {
         });
         let mut cfg = format!(
             "packagefile {}={SB}/pkg/{}.a\n",
-            pkg.import_path, pkg.import_path
+            pkg.path(),
+            pkg.import_path
         );
         let mut inputs = vec![self.archive_input(&pkg.import_path, true)];
         for dep in &pkg.deps {
             if dep == "unsafe" || !self.archives.contains_key(dep) {
                 continue;
             }
-            cfg.push_str(&format!("packagefile {dep}={SB}/pkg/{dep}.a\n"));
+            let key = crate::discover::tool_path(dep);
+            cfg.push_str(&format!("packagefile {key}={SB}/pkg/{dep}.a\n"));
             inputs.push(self.archive_input(dep, true));
         }
         cfg.push_str(&buildinfo::modinfo_line(&info));
@@ -117,15 +119,22 @@ impl Planner<'_> {
 }
 
 /// A root's link and target (a main package), or its count (a library).
-pub(super) fn plan_root(planner: &mut Planner, r: &Root, pgo: Option<&str>) {
+pub(super) fn plan_root(
+    planner: &mut Planner,
+    r: &Root,
+    pgo: Option<&str>,
+) -> Result<(), super::PlanError> {
     let graph = planner.graph;
     let pkg = &graph.packages[&r.import_path];
     if !pkg.is_main() {
         planner.plan.libraries += 1;
-        return;
+        return Ok(());
+    }
+    let link = planner.plan_link(pkg, &r.dir, pgo);
+    if planner.req.tests.is_some() {
+        return planner.plan_test_run(pkg, link, &r.dir);
     }
     let name = pkg.binary_name();
-    let link = planner.plan_link(pkg, &r.dir, pgo);
     planner.plan.targets.push(Target {
         label: label::canonical(&r.dir, &name),
         platform: graph.platform.clone(),
@@ -136,4 +145,5 @@ pub(super) fn plan_root(planner: &mut Planner, r: &Root, pgo: Option<&str>) {
             graph.platform.exe_suffix()
         ),
     });
+    Ok(())
 }

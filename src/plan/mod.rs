@@ -20,6 +20,7 @@ mod layout;
 mod link;
 mod pgo;
 mod planner;
+mod testrun;
 
 pub use action::{Action, ActionKind, Input, Source};
 pub use keys::{KeyIngredients, KeyInput, ACTION_KEY_DOMAIN};
@@ -75,6 +76,8 @@ pub struct Plan {
     pub skipped: Vec<Skipped>,
     /// Non-main packages the request selected, per platform (for the summary).
     pub libraries: usize,
+    /// `gobuildr test`: each selected package's test run, per platform.
+    pub tests: Vec<testrun::TestTarget>,
 }
 
 impl Plan {
@@ -124,6 +127,8 @@ pub struct PlanRequest<'a> {
     pub stats: &'a StatCache,
     /// gobuildr's module cache: only files under it are fixed by go.sum.
     pub modcache: &'a Path,
+    /// `gobuildr test`: the flags each test binary runs with.
+    pub tests: Option<&'a testrun::TestOptions>,
 }
 
 /// Export data written by compile's -o.
@@ -136,12 +141,22 @@ const PREPROFILE: &str = "obj/pgo.preprofile";
 /// Adds one platform's packages and links to the plan. Roots are grouped
 /// by profile: each group's packages are planned once, compiled with its
 /// profile (go build splits the package graph the same way).
+pub use testrun::{TestOptions, TestTarget, TEST_BINARY};
+
 pub fn plan_platform(
     plan: &mut Plan,
     req: &PlanRequest,
     graph: &PackageGraph,
     roots: &[Root],
 ) -> Result<(), PlanError> {
+    let test_roots;
+    let roots = match req.tests {
+        Some(_) => {
+            test_roots = testrun::test_roots(plan, graph, roots);
+            &test_roots[..]
+        }
+        None => roots,
+    };
     let skip = check::check_errors(graph, roots, req.root)?;
     let cmdline: BTreeSet<String> = roots.iter().map(|r| r.import_path.clone()).collect();
     let mut groups: BTreeMap<Option<PathBuf>, Vec<&Root>> = BTreeMap::new();
@@ -190,7 +205,7 @@ pub fn plan_platform(
             .and_then(|p| p.file_name())
             .map(|n| n.to_string_lossy().to_string());
         for r in group {
-            link::plan_root(&mut planner, r, pgo_name.as_deref());
+            link::plan_root(&mut planner, r, pgo_name.as_deref())?;
         }
     }
     Ok(())

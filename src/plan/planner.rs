@@ -162,9 +162,9 @@ impl Planner<'_> {
                 "{}@{}{}",
                 m.path,
                 m.version,
-                pkg.import_path.strip_prefix(&m.path).unwrap_or("")
+                pkg.path().strip_prefix(&m.path).unwrap_or("")
             ),
-            _ => pkg.import_path.clone(),
+            _ => pkg.path().to_string(),
         }
     }
 
@@ -223,7 +223,7 @@ impl Planner<'_> {
         let pkgpath = if pkg.is_main() {
             "main".to_string()
         } else {
-            pkg.import_path.clone()
+            pkg.path().to_string()
         };
         let src_dir = format!("{SB}/{}", layout.at(""));
         let src_dir = src_dir.trim_end_matches('/');

@@ -78,6 +78,13 @@ impl Observer for Progress<'_> {
             r.retain(|n| *n != node);
         }
         let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        // gobuildr test reports test runs itself, as go test does.
+        if self.plan.graph[node].kind == ActionKind::TestRun {
+            if let Some(bar) = &self.bar {
+                bar.set_position(done as u64);
+            }
+            return self.show_running();
+        }
         let line = match record.outcome {
             Outcome::Executed => Some(format!(
                 "[{done}/{}] {} {:.2}s",

@@ -131,6 +131,9 @@ pub struct Options {
     /// Start ready actions in an order shuffled by this seed instead of
     /// critical path first (verify varies it).
     pub shuffle: Option<u64>,
+    /// Actions of this kind run even when cached, and are not stored
+    /// (`gobuildr test -count=1`).
+    pub always_run: Option<ActionKind>,
 }
 
 /// Called as actions start and finish (progress display).
@@ -270,6 +273,7 @@ pub fn dry_run(plan: &Plan, toolchain: &ToolchainId, cache: &dyn ActionCache) ->
 fn perform(
     plan: &Plan,
     backend: &Backend,
+    fresh: Option<ActionKind>,
     node: NodeIndex,
     inputs: Vec<Option<FileDigest>>,
 ) -> Record {
@@ -284,14 +288,22 @@ fn perform(
         key: &key,
         inputs: &digests,
     };
+    if fresh == Some(action.kind) {
+        return execute(backend, &req, inputs, false);
+    }
     match backend.cache.lookup(&req) {
         Some(hit) => Record::cached(key, inputs, hit),
-        None => execute(backend, &req, inputs),
+        None => execute(backend, &req, inputs, true),
     }
 }
 
 /// Runs an action and stores the entry of a success.
-fn execute(backend: &Backend, req: &Request, inputs: Vec<Option<FileDigest>>) -> Record {
+fn execute(
+    backend: &Backend,
+    req: &Request,
+    inputs: Vec<Option<FileDigest>>,
+    store: bool,
+) -> Record {
     let key = *req.key;
     let res = match backend.executor.execute(req) {
         Ok(res) if res.success => res,
@@ -303,7 +315,10 @@ fn execute(backend: &Backend, req: &Request, inputs: Vec<Option<FileDigest>>) ->
         output: res.output,
         seconds: res.seconds,
     };
-    if let Err(e) = backend.cache.store(req, &entry, res.origin) {
+    if let Err(e) = store
+        .then(|| backend.cache.store(req, &entry, res.origin))
+        .unwrap_or(Ok(()))
+    {
         return Record::failed(Some(key), inputs, format!("{e}\n"), res.seconds);
     }
     Record {
@@ -362,7 +377,7 @@ pub fn run(
             let tx = tx.clone();
             observer.started(node);
             scope.spawn(move |_| {
-                let rec = timed(t0, || perform(plan, backend, node, inputs));
+                let rec = timed(t0, || perform(plan, backend, opts.always_run, node, inputs));
                 let _ = tx.send((node, rec));
             });
         }

@@ -143,6 +143,7 @@ fn options(jobs: usize, keep_going: bool) -> Options {
         jobs,
         keep_going,
         shuffle: None,
+        always_run: None,
     }
 }
 

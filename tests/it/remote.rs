@@ -527,6 +527,10 @@ fn the_remote_table_is_read_and_flags_override_it() {
     .unwrap();
     let out = Gobuildr::new(ws.path()).args(["build", "-q"]).run();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("gobuildr.toml [remote] cache"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("gobuildr.toml [remote] cache"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("ftp://x"), "{}", stderr(&out));
 }

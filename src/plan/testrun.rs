@@ -1,0 +1,153 @@
+//! `gobuildr test`: a package's test binary (`p.test`, linked from the
+//! test variant `p [p.test]`, the external `p_test` and the test main go
+//! list generates) and the action that runs it in the package directory,
+//! staged by content (its files and testdata/), so its result is cached
+//! by what it reads and never by a modification time.
+
+use petgraph::graph::NodeIndex;
+
+use super::action::output_input;
+use super::planner::Planner;
+use super::{Action, ActionKind, Input, Plan, PlanError, Root, Source, GOROOT, SB};
+use crate::discover::{test_main_of, Package, PackageGraph};
+use crate::rules::Platform;
+
+/// Where the test binary is staged for its run.
+pub const TEST_BINARY: &str = "obj/test.bin";
+
+/// How the test binaries run (go test's flags as `-test.*` flags).
+#[derive(Debug, Clone, Default)]
+pub struct TestOptions {
+    pub args: Vec<String>,
+    /// `-count=1`: run even when a result is cached.
+    pub fresh: bool,
+    /// `-v`: print passing packages' output too.
+    pub verbose: bool,
+}
+
+/// One selected package's test run on one platform.
+#[derive(Debug, Clone)]
+pub struct TestTarget {
+    /// The package's import path, as go test prints it.
+    pub package: String,
+    pub platform: Platform,
+    /// The run action; None: the package has no test files.
+    pub run: Option<NodeIndex>,
+}
+
+/// The test mains of the roots that have tests; the others are recorded
+/// as having none.
+pub(super) fn test_roots(plan: &mut Plan, graph: &PackageGraph, roots: &[Root]) -> Vec<Root> {
+    let mut out = Vec::new();
+    // go list -test names the variants and test mains too: only the
+    // packages themselves are roots.
+    let is_variant = |r: &&Root| {
+        graph
+            .packages
+            .get(&r.import_path)
+            .is_some_and(|p| !p.for_test.is_empty() || p.testmain.is_some())
+            || r.import_path.contains(" [")
+    };
+    for r in roots.iter().filter(|r| !is_variant(r)) {
+        let main = test_main_of(&r.import_path);
+        if graph.packages.contains_key(&main) {
+            out.push(Root {
+                import_path: main,
+                dir: r.dir.clone(),
+                explicit: r.explicit,
+            });
+        } else if graph.packages.contains_key(&r.import_path) {
+            plan.tests.push(TestTarget {
+                package: r.import_path.clone(),
+                platform: graph.platform.clone(),
+                run: None,
+            });
+        }
+    }
+    out
+}
+
+/// Every regular file of `dir`, and of `dir/testdata` recursively, as
+/// paths relative to `dir`, sorted.
+fn staged_files(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![(dir.to_path_buf(), String::new())];
+    while let Some((d, rel)) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            let sub = format!("{rel}{name}");
+            match e.file_type() {
+                Ok(t) if t.is_file() => out.push(sub),
+                Ok(t) if t.is_dir() && (!rel.is_empty() || name == "testdata") => {
+                    todo.push((e.path(), format!("{sub}/")))
+                }
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+impl Planner<'_> {
+    /// The run of a linked test binary, in its package's directory.
+    pub(super) fn plan_test_run(
+        &mut self,
+        main: &Package,
+        link: NodeIndex,
+        dir: &str,
+    ) -> Result<(), PlanError> {
+        let Some(opts) = self.req.tests else {
+            return Ok(());
+        };
+        let package = main.import_path.trim_end_matches(".test").to_string();
+        let Some(pkg) = self.graph.packages.get(&package) else {
+            return Ok(());
+        };
+        let mut inputs = vec![output_input(TEST_BINARY, link, "obj/a.out")];
+        for rel in staged_files(&pkg.dir) {
+            let path = pkg.dir.join(&rel);
+            let digest = self
+                .req
+                .stats
+                .digest(&path)
+                .map_err(|source| PlanError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            inputs.push(Input {
+                at: format!("src/{rel}"),
+                source: Source::File {
+                    path,
+                    digest,
+                    immutable: false,
+                },
+                writable: false,
+            });
+        }
+        let mut argv = vec![format!("{SB}/{TEST_BINARY}")];
+        argv.extend(opts.args.iter().cloned());
+        let node = self.add(Action {
+            kind: ActionKind::TestRun,
+            package: package.clone(),
+            platform: self.graph.platform.clone(),
+            argv,
+            env: self.tool_env(GOROOT),
+            inputs,
+            outputs: Vec::new(),
+            src_display: if dir.is_empty() {
+                String::new()
+            } else {
+                format!("{dir}/")
+            },
+            src_link: None,
+            module: None,
+        });
+        self.plan.tests.push(TestTarget {
+            package,
+            platform: self.graph.platform.clone(),
+            run: Some(node),
+        });
+        Ok(())
+    }
+}
