@@ -159,7 +159,7 @@ fn publish_all(p: &Prepared, run: &Run) -> (Vec<OutputSummary>, Vec<String>) {
     (outputs, errors)
 }
 
-fn summarise(
+pub(super) fn summarise(
     p: &Prepared,
     run: &Run,
     reasons: &std::collections::BTreeMap<NodeIndex, Vec<MissReason>>,
@@ -183,6 +183,7 @@ fn summarise(
         files_hashed: p.cache.stats().files_hashed(),
         action_list: report::action_list(&p.plan, run, reasons),
         remote: None,
+        tests: Vec::new(),
     }
 }
 

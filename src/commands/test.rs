@@ -9,7 +9,27 @@ use crate::cli::Settings;
 use crate::failure::Failure;
 use crate::pipeline::prepare;
 use crate::plan::{Plan, TestTarget};
+use crate::report::TestSummary;
 use crate::schedule::{Outcome, Run};
+use std::collections::BTreeMap;
+
+/// A package's verdict for the summary.
+fn summary_of(run: &Run, t: &TestTarget) -> TestSummary {
+    let rec = t.run.map(|n| &run.records[n.index()]);
+    let status = match rec.map(|r| (&r.outcome, r.key.is_some())) {
+        None => "no-test-files",
+        Some((Outcome::Cached | Outcome::Executed, _)) => "ok",
+        Some((Outcome::Failed, true)) => "fail",
+        Some(_) => "build-failed",
+    };
+    TestSummary {
+        package: t.package.clone(),
+        platform: t.platform.to_string(),
+        status,
+        cached: rec.is_some_and(|r| matches!(r.outcome, Outcome::Cached)),
+        seconds: rec.map_or(0.0, |r| r.seconds),
+    }
+}
 
 /// go test's line for one package, after the test output it shows.
 fn report(plan: &Plan, run: &Run, t: &TestTarget, verbose: bool) -> (bool, String) {
@@ -70,10 +90,19 @@ pub fn test(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fail
         (&a.package, a.platform.to_string()).cmp(&(&b.package, b.platform.to_string()))
     });
     let mut ok = true;
-    for t in tests {
+    for t in &tests {
         let (passed, text) = report(&p.plan, &run, t, verbose);
         ok &= passed;
         print!("{text}");
+    }
+    if let Some(path) = &settings.summary_json {
+        let mut summary =
+            super::build::summarise(&p, &run, &BTreeMap::new(), Vec::new(), true, start);
+        summary.success = ok;
+        summary.tests = tests.iter().map(|t| summary_of(&run, t)).collect();
+        let json =
+            serde_json::to_vec_pretty(&summary).map_err(|e| Failure::Environment(e.to_string()))?;
+        crate::fsutil::write_atomic(path, &json)?;
     }
     if ok {
         Ok(())

@@ -21,6 +21,7 @@ pub enum ActionKind {
     Link,
     Preprofile,
     /// Runs a test binary.
+    #[serde(rename = "test")]
     TestRun,
 }
 

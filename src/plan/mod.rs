@@ -150,32 +150,15 @@ pub fn plan_platform(
     roots: &[Root],
 ) -> Result<(), PlanError> {
     let test_roots;
-    let roots = match req.tests {
-        Some(_) => {
-            test_roots = testrun::test_roots(plan, graph, roots);
-            &test_roots[..]
-        }
-        None => roots,
+    let roots = if req.tests.is_some() {
+        test_roots = testrun::test_roots(plan, graph, roots);
+        &test_roots[..]
+    } else {
+        roots
     };
     let skip = check::check_errors(graph, roots, req.root)?;
     let cmdline: BTreeSet<String> = roots.iter().map(|r| r.import_path.clone()).collect();
-    let mut groups: BTreeMap<Option<PathBuf>, Vec<&Root>> = BTreeMap::new();
-    for r in roots {
-        let Some(pkg) = graph.packages.get(&r.import_path) else {
-            continue;
-        };
-        if skip.contains(&r.import_path) {
-            plan.skipped.push(Skipped {
-                label: format!("//{}", r.dir),
-                platform: graph.platform.clone(),
-            });
-            continue;
-        }
-        groups
-            .entry(pgo::profile_of(req.flags, pkg))
-            .or_default()
-            .push(r);
-    }
+    let groups = profile_groups(plan, req, graph, roots, &skip);
     for (profile, group) in groups {
         let mut planner = planner::Planner {
             req,
@@ -209,6 +192,35 @@ pub fn plan_platform(
         }
     }
     Ok(())
+}
+
+/// The roots by the PGO profile they build with; the skipped ones are
+/// recorded as such.
+fn profile_groups<'r>(
+    plan: &mut Plan,
+    req: &PlanRequest,
+    graph: &PackageGraph,
+    roots: &'r [Root],
+    skip: &BTreeSet<String>,
+) -> BTreeMap<Option<PathBuf>, Vec<&'r Root>> {
+    let mut groups: BTreeMap<Option<PathBuf>, Vec<&Root>> = BTreeMap::new();
+    for r in roots {
+        let Some(pkg) = graph.packages.get(&r.import_path) else {
+            continue;
+        };
+        if skip.contains(&r.import_path) {
+            plan.skipped.push(Skipped {
+                label: format!("//{}", r.dir),
+                platform: graph.platform.clone(),
+            });
+            continue;
+        }
+        groups
+            .entry(pgo::profile_of(req.flags, pkg))
+            .or_default()
+            .push(r);
+    }
+    groups
 }
 
 /// `path` relative to the workspace root when it is inside it.

@@ -186,6 +186,20 @@ pub struct Summary {
     /// What the remote cache and executor did (absent when not used).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote: Option<crate::remote::RemoteSummary>,
+    /// `gobuildr test`: each package's verdict (absent for a build).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<TestSummary>,
+}
+
+/// One package's test verdict on one platform.
+#[derive(Debug, Serialize)]
+pub struct TestSummary {
+    pub package: String,
+    pub platform: String,
+    /// `ok`, `fail`, `build-failed` or `no-test-files`.
+    pub status: &'static str,
+    pub cached: bool,
+    pub seconds: f64,
 }
 
 /// What another gobuildr's `--summary-json` says about the toolchain and

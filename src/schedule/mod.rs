@@ -315,10 +315,12 @@ fn execute(
         output: res.output,
         seconds: res.seconds,
     };
-    if let Err(e) = store
-        .then(|| backend.cache.store(req, &entry, res.origin))
-        .unwrap_or(Ok(()))
-    {
+    let stored = if store {
+        backend.cache.store(req, &entry, res.origin)
+    } else {
+        Ok(())
+    };
+    if let Err(e) = stored {
         return Record::failed(Some(key), inputs, format!("{e}\n"), res.seconds);
     }
     Record {

@@ -51,6 +51,7 @@ fn plan(actions: &[(&str, ActionKind)], edges: &[(usize, usize)]) -> Plan {
         targets: Vec::new(),
         skipped: Vec::new(),
         libraries: 0,
+        tests: Vec::new(),
     }
 }
 

@@ -20,5 +20,6 @@ mod realworld;
 mod reapi_servers;
 mod remote;
 mod snapshots;
+mod test_cmd;
 mod transport;
 mod verify;

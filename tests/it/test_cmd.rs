@@ -1,0 +1,222 @@
+//! `gobuildr test` against `go test` on the same workspace: per package
+//! the same verdict and the same tests run; results cached by content.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use super::support::*;
+
+/// A module with an internal and an external test package, testdata, a
+/// package the external tests import that imports the package under test
+/// (recompiled against the test variant), a failing package, an example
+/// and a package with no tests.
+fn lay_out(root: &Path) {
+    write_files(
+        root,
+        &[
+            ("go.mod", "module example.com/tws\n\ngo 1.22\n"),
+            ("lib/lib.go", "package lib\n\nfunc Double(x int) int { return 2 * x }\n\nvar hook = 0\n"),
+            ("lib/lib_test.go", "package lib\n\nimport \"testing\"\n\nfunc TestDouble(t *testing.T) {\n\tif Double(2) != 4 {\n\t\tt.Fatal(\"bad\")\n\t}\n\thook = 1\n}\n\nfunc TestShortOnly(t *testing.T) {\n\tif testing.Short() {\n\t\tt.Skip(\"short\")\n\t}\n}\n"),
+            ("lib/ext_test.go", "package lib_test\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\t\"strings\"\n\t\"testing\"\n\n\t\"example.com/tws/q\"\n)\n\nfunc TestData(t *testing.T) {\n\tb, err := os.ReadFile(\"testdata/input.txt\")\n\tif err != nil {\n\t\tt.Fatal(err)\n\t}\n\tif strings.Fields(string(b))[0] != \"hello\" {\n\t\tt.Fatalf(\"got %q\", b)\n\t}\n\tif q.Quad(1) != 4 {\n\t\tt.Fatal(\"quad\")\n\t}\n}\n\nfunc Example() {\n\tfmt.Println(q.Quad(2))\n\t// Output: 8\n}\n"),
+            ("lib/testdata/input.txt", "hello\n"),
+            ("q/q.go", "package q\n\nimport \"example.com/tws/lib\"\n\nfunc Quad(x int) int { return lib.Double(lib.Double(x)) }\n"),
+            ("bad/bad.go", "package bad\n"),
+            ("bad/bad_test.go", "package bad\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n)\n\nfunc TestFails(t *testing.T) {\n\tfmt.Println(\"to stdout\")\n\tt.Errorf(\"this fails\")\n}\n\nfunc TestPasses(t *testing.T) {}\n"),
+            ("app/main.go", "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/tws/q\"\n)\n\nfunc main() { fmt.Println(q.Quad(2)) }\n"),
+        ],
+    );
+}
+
+/// Per package: its verdict word (`ok`, `FAIL`, `?`) and the sorted
+/// `--- PASS/FAIL/SKIP: Name` lines of a `-v` run.
+fn verdicts(stdout: &str) -> BTreeMap<String, (String, Vec<String>)> {
+    let mut out = BTreeMap::new();
+    let mut tests = Vec::new();
+    for line in stdout.lines() {
+        if let Some(t) = line.trim_start().strip_prefix("--- ") {
+            tests.push(t.split(" (").next().unwrap_or(t).to_string());
+            continue;
+        }
+        let mut f = line.split('\t');
+        let (Some(word), Some(pkg)) = (f.next(), f.next()) else {
+            continue;
+        };
+        let word = word.trim();
+        if ["ok", "FAIL", "?"].contains(&word) {
+            let pkg = pkg.trim_end_matches(" [build failed]").to_string();
+            tests.sort();
+            out.insert(pkg, (word.to_string(), std::mem::take(&mut tests)));
+        }
+    }
+    out
+}
+
+fn go_test(ws: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut go = Command::new("go");
+    go.current_dir(ws)
+        .env("GOPROXY", "off")
+        .env("GOTOOLCHAIN", "local");
+    go_test_with(go, args)
+}
+
+fn go_test_with(mut go: Command, args: &[&str]) -> (Option<i32>, String) {
+    let out = go
+        .env("CGO_ENABLED", "0")
+        .env("GOFLAGS", "-buildvcs=false")
+        .args(["test", "-v"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn gobuildr_test(ws: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = Gobuildr::new(ws).args(["test", "-q"]).args(args).run();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn verdicts_and_tests_run_equal_go_tests() {
+    let ws = tempfile::tempdir_in(scratch()).unwrap();
+    lay_out(ws.path());
+    for args in [
+        vec!["./..."],
+        vec!["-run", "TestData|TestFails", "./..."],
+        vec!["-short", "./lib"],
+    ] {
+        let mut with_v = vec!["-v"];
+        with_v.extend(&args);
+        let (go_code, go_out) = go_test(ws.path(), &args);
+        let (our_code, our_out) = gobuildr_test(ws.path(), &with_v);
+        assert_eq!(our_code, go_code, "{args:?}\n{our_out}");
+        let (theirs, ours) = (verdicts(&go_out), verdicts(&our_out));
+        assert!(!theirs.is_empty());
+        assert_eq!(
+            ours, theirs,
+            "{args:?}\ngo test:\n{go_out}\ngobuildr:\n{our_out}"
+        );
+    }
+}
+
+/// (test actions executed, cached) of a run, from its summary.
+fn test_actions(ws: &Path, cache: &Path, args: &[&str]) -> (usize, usize, String) {
+    let summary = ws.join("test-summary.json");
+    let out = Gobuildr::new(ws)
+        .cache(cache)
+        .args(["test", "-q", "--summary-json"])
+        .arg(&summary)
+        .args(args)
+        .run();
+    let s = Summary::load(&summary);
+    let runs: Vec<&serde_json::Value> = s.0["action_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "test")
+        .collect();
+    let count = |o: &str| runs.iter().filter(|a| a["outcome"] == o).count();
+    let failed = count("failed");
+    (
+        count("executed") + failed,
+        count("cached"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn test_results_are_cached_by_content_never_by_time() {
+    let ws = tempfile::tempdir_in(scratch()).unwrap();
+    lay_out(ws.path());
+    let cache = shared_cache();
+    let pkgs = ["./lib", "./q", "./app"];
+    test_actions(ws.path(), &cache, &pkgs);
+    let (ran, cached, out) = test_actions(ws.path(), &cache, &pkgs);
+    assert_eq!(
+        (ran, cached),
+        (0, 1),
+        "second run: no test binary runs\n{out}"
+    );
+    assert!(out.contains("ok  \texample.com/tws/lib\t(cached)"), "{out}");
+    for e in walk(ws.path()) {
+        let f = fs::File::options().write(true).open(&e).unwrap();
+        f.set_modified(std::time::SystemTime::now()).unwrap();
+    }
+    assert_eq!(
+        test_actions(ws.path(), &cache, &pkgs).0,
+        0,
+        "touch changes nothing"
+    );
+    assert_eq!(
+        test_actions(ws.path(), &cache, &["-count=1", "./lib"]).0,
+        1,
+        "-count=1 reruns"
+    );
+    // New content (the shared cache may know any content seen before).
+    let edit = format!("hello {}\n", nonce());
+    fs::write(ws.path().join("lib/testdata/input.txt"), edit).unwrap();
+    let (ran, _, out) = test_actions(ws.path(), &cache, &pkgs);
+    assert_eq!(ran, 1, "a testdata edit reruns exactly that package\n{out}");
+    // A failing package is never served from the cache.
+    for _ in 0..2 {
+        let (ran, cached, out) = test_actions(ws.path(), &cache, &["./bad"]);
+        assert_eq!((ran, cached), (1, 0), "{out}");
+        assert!(out.contains("FAIL\texample.com/tws/bad\t"), "{out}");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Real modules' own test suites, through the machine's module proxy:
+/// the same verdicts and the same tests as go test, for ./... and -short.
+#[test]
+#[ignore = "needs the module proxy"]
+fn real_modules_test_suites_equal_go_tests() {
+    use super::realworld::{go, pinned_source, real_gobuildr, require_proxy};
+    require_proxy();
+    for module in [
+        "github.com/google/go-cmp@v0.6.0",
+        "github.com/spf13/pflag@v1.0.10",
+    ] {
+        let ws = pinned_source(module);
+        for args in [vec!["./..."], vec!["-short", "./..."]] {
+            let (go_code, go_out) = go_test_with(go(ws.path()), &args);
+            let out = real_gobuildr(ws.path())
+                .args(["test", "-q", "--buildvcs=false", "-v"])
+                .args(&args)
+                .output()
+                .unwrap();
+            let our_out = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert_eq!(
+                out.status.code(),
+                go_code,
+                "{module} {args:?}\n{our_out}{}",
+                stderr(&out)
+            );
+            let theirs = verdicts(&go_out);
+            assert!(
+                theirs.values().any(|(_, t)| !t.is_empty()),
+                "{module}: {go_out}"
+            );
+            assert_eq!(verdicts(&our_out), theirs, "{module} {args:?}");
+        }
+    }
+}
