@@ -49,6 +49,8 @@ fn run() -> Result<(), Failure> {
         args::Command::Test(t) => {
             let mut settings = Settings::resolve(&cli, &t.build)?;
             settings.test = Some(gobuildr::cli::test_options(t));
+            // go test prints no build progress; failures still show.
+            settings.quiet = true;
             gobuildr::commands::test::test(&settings, &interrupt)
         }
         args::Command::Platforms => {
