@@ -76,6 +76,9 @@ pub struct TestArgs {
     /// Do not start new tests after the first failure.
     #[arg(long)]
     pub failfast: bool,
+    /// Print go test -json's events (test2json) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Default, Args)]
@@ -228,7 +231,8 @@ pub fn go_style(args: impl IntoIterator<Item = String>) -> Vec<String> {
         "goexperiment",
         "tags",
     ];
-    const SWITCHES: [&str; 8] = [
+    const SWITCHES: [&str; 9] = [
+        "json",
         "trimpath",
         "race",
         "msan",

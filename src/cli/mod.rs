@@ -219,7 +219,12 @@ pub fn test_options(t: &args::TestArgs) -> crate::plan::TestOptions {
         format!("-test.timeout={timeout}"),
     ];
     let flag = |name: &str, v: &Option<String>| v.as_ref().map(|v| format!("-test.{name}={v}"));
-    args.extend(t.verbose.then(|| "-test.v=true".to_string()));
+    // -json reads the binary's framing, marked for test2json.
+    if t.json {
+        args.push("-test.v=test2json".to_string());
+    } else if t.verbose {
+        args.push("-test.v=true".to_string());
+    }
     args.extend(flag("run", &t.run));
     args.extend(flag("skip", &t.skip));
     args.extend(t.short.then(|| "-test.short=true".to_string()));
@@ -229,6 +234,7 @@ pub fn test_options(t: &args::TestArgs) -> crate::plan::TestOptions {
         args,
         fresh: t.count == Some(1),
         verbose: t.verbose,
+        json: t.json,
     }
 }
 

@@ -8,7 +8,8 @@ use std::time::Instant;
 use crate::cli::Settings;
 use crate::failure::Failure;
 use crate::pipeline::prepare;
-use crate::plan::{Plan, TestTarget};
+use crate::plan::TestTarget;
+use crate::report::test2json::{self, Converter, Event};
 use crate::report::TestSummary;
 use crate::schedule::{Outcome, Run};
 use std::collections::BTreeMap;
@@ -32,7 +33,7 @@ fn summary_of(run: &Run, t: &TestTarget) -> TestSummary {
 }
 
 /// go test's line for one package, after the test output it shows.
-fn report(plan: &Plan, run: &Run, t: &TestTarget, verbose: bool) -> (bool, String) {
+fn report(run: &Run, t: &TestTarget, verbose: bool) -> (bool, String) {
     let Some(node) = t.run else {
         return (true, format!("?   \t{}\t[no test files]\n", t.package));
     };
@@ -64,7 +65,7 @@ fn report(plan: &Plan, run: &Run, t: &TestTarget, verbose: bool) -> (bool, Strin
                 format!("{out}ok  \t{}\t{:.3}s\n", t.package, rec.seconds),
             )
         }
-        Outcome::Failed if rec.key.is_some() && !plan.graph[node].argv.is_empty() => (
+        Outcome::Failed if rec.key.is_some() => (
             false,
             format!(
                 "{}FAIL\t{}\t{:.3}s\n",
@@ -75,6 +76,34 @@ fn report(plan: &Plan, run: &Run, t: &TestTarget, verbose: bool) -> (bool, Strin
         ),
         _ => (false, format!("FAIL\t{} [build failed]\n", t.package)),
     }
+}
+
+/// go test -json's events for one package.
+fn json_events(run: &Run, t: &TestTarget) -> Vec<Event> {
+    let c = Converter::new(&t.package, test2json::now);
+    let Some(node) = t.run else {
+        let line = format!("?   \t{}\t[no test files]\n", t.package);
+        return c.finish(&line, "skip", 0.0);
+    };
+    let rec = &run.records[node.index()];
+    let (word, tail, action) = match rec.outcome {
+        Outcome::Cached => ("ok  ", "(cached)".to_string(), "pass"),
+        Outcome::Executed => ("ok  ", format!("{:.3}s", rec.seconds), "pass"),
+        // A key: the binary ran (and failed), as opposed to not being built.
+        Outcome::Failed if rec.key.is_some() => ("FAIL", format!("{:.3}s", rec.seconds), "fail"),
+        _ => {
+            let line = format!("FAIL\t{} [build failed]\n", t.package);
+            return c.build_failed(&line, &format!("{0} [{0}.test]", t.package));
+        }
+    };
+    let mut c = c;
+    c.feed(&rec.output);
+    let elapsed = if matches!(rec.outcome, Outcome::Cached) {
+        0.0
+    } else {
+        rec.seconds
+    };
+    c.finish(&format!("{word}\t{}\t{tail}\n", t.package), action, elapsed)
 }
 
 pub fn test(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Failure> {
@@ -89,11 +118,18 @@ pub fn test(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fail
     tests.sort_by(|a, b| {
         (&a.package, a.platform.to_string()).cmp(&(&b.package, b.platform.to_string()))
     });
+    let json = settings.test.as_ref().is_some_and(|t| t.json);
     let mut ok = true;
     for t in &tests {
-        let (passed, text) = report(&p.plan, &run, t, verbose);
+        let (passed, text) = report(&run, t, verbose);
         ok &= passed;
-        print!("{text}");
+        if json {
+            for e in json_events(&run, t) {
+                println!("{}", serde_json::to_string(&e).unwrap_or_default());
+            }
+        } else {
+            print!("{text}");
+        }
     }
     if let Some(path) = &settings.summary_json {
         let mut summary =
@@ -107,7 +143,9 @@ pub fn test(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fail
     if ok {
         Ok(())
     } else {
-        println!("FAIL");
+        if !json {
+            println!("FAIL");
+        }
         Err(Failure::Build("tests failed".into()))
     }
 }

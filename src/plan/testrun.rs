@@ -23,6 +23,8 @@ pub struct TestOptions {
     pub fresh: bool,
     /// `-v`: print passing packages' output too.
     pub verbose: bool,
+    /// `-json`: print test2json events.
+    pub json: bool,
 }
 
 /// One selected package's test run on one platform.

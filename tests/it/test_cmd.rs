@@ -218,5 +218,66 @@ fn real_modules_test_suites_equal_go_tests() {
             );
             assert_eq!(verdicts(&our_out), theirs, "{module} {args:?}");
         }
+        let ours = real_gobuildr(ws.path());
+        let mut theirs = go(ws.path());
+        theirs.env("GOFLAGS", "-mod=mod -buildvcs=false");
+        assert_same_json(theirs, ws.path(), ours, &["./..."]);
+    }
+}
+
+/// Per package, the (Action, Test) pairs of a -json stream, in order.
+fn json_pairs(stdout: &str) -> BTreeMap<String, Vec<(String, String)>> {
+    let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for line in stdout.lines().filter(|l| l.starts_with('{')) {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        let Some(pkg) = e["Package"].as_str() else {
+            continue;
+        };
+        out.entry(pkg.to_string()).or_default().push((
+            e["Action"].as_str().unwrap_or("").to_string(),
+            e["Test"].as_str().unwrap_or("").to_string(),
+        ));
+    }
+    out
+}
+
+fn assert_same_json(go: Command, ws: &Path, ours: Command, args: &[&str]) {
+    let mut go = go;
+    let theirs = go.args(["test", "-json"]).args(args).output().unwrap();
+    let mut ours = ours;
+    let mine = ours
+        .args(["test", "-json", "-q", "--buildvcs=false"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(mine.status.code(), theirs.status.code(), "{}", ws.display());
+    let (theirs, mine) = (
+        String::from_utf8_lossy(&theirs.stdout).into_owned(),
+        String::from_utf8_lossy(&mine.stdout).into_owned(),
+    );
+    let want = json_pairs(&theirs);
+    assert!(!want.is_empty(), "{theirs}");
+    for (pkg, pairs) in &want {
+        assert_eq!(
+            json_pairs(&mine).get(pkg),
+            Some(pairs),
+            "{pkg} {args:?}\ngo:\n{theirs}\ngobuildr:\n{mine}"
+        );
+    }
+    assert_eq!(json_pairs(&mine).len(), want.len());
+}
+
+#[test]
+fn json_events_follow_go_tests_sequence() {
+    let ws = tempfile::tempdir_in(scratch()).unwrap();
+    lay_out(ws.path());
+    for args in [vec!["./..."], vec!["-run", "TestData", "-v", "./lib"]] {
+        let mut go = Command::new("go");
+        go.current_dir(ws.path())
+            .env("GOPROXY", "off")
+            .env("GOTOOLCHAIN", "local")
+            .env("CGO_ENABLED", "0")
+            .env("GOFLAGS", "-buildvcs=false");
+        assert_same_json(go, ws.path(), Gobuildr::new(ws.path()).command(), &args);
     }
 }
