@@ -79,6 +79,9 @@ pub struct TestArgs {
     /// Print go test -json's events (test2json) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Write a JUnit XML report of every test to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Args)]

@@ -220,7 +220,8 @@ pub fn test_options(t: &args::TestArgs) -> crate::plan::TestOptions {
     ];
     let flag = |name: &str, v: &Option<String>| v.as_ref().map(|v| format!("-test.{name}={v}"));
     // -json reads the binary's framing, marked for test2json.
-    if t.json {
+    let framed = t.json || t.junit.is_some();
+    if framed {
         args.push("-test.v=test2json".to_string());
     } else if t.verbose {
         args.push("-test.v=true".to_string());
@@ -235,6 +236,8 @@ pub fn test_options(t: &args::TestArgs) -> crate::plan::TestOptions {
         fresh: t.count == Some(1),
         verbose: t.verbose,
         json: t.json,
+        framed,
+        junit: t.junit.clone(),
     }
 }
 

@@ -106,6 +106,21 @@ fn json_events(run: &Run, t: &TestTarget) -> Vec<Event> {
     c.finish(&format!("{word}\t{}\t{tail}\n", t.package), action, elapsed)
 }
 
+/// go test's text from a framed run's events: everything with -v or on a
+/// failure, else only the verdict line.
+fn framed_text(events: &[Event], passed: bool, verbose: bool) -> String {
+    let outputs: Vec<&str> = events
+        .iter()
+        .filter(|e| e.action == "output")
+        .filter_map(|e| e.output.as_deref())
+        .collect();
+    if verbose || !passed {
+        outputs.concat()
+    } else {
+        outputs.last().map(|s| s.to_string()).unwrap_or_default()
+    }
+}
+
 pub fn test(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Failure> {
     let start = Instant::now();
     let p = prepare(settings, start)?;
@@ -113,23 +128,33 @@ pub fn test(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fail
     if run.interrupted {
         return Err(Failure::Interrupted);
     }
-    let verbose = settings.test.as_ref().is_some_and(|t| t.verbose);
     let mut tests: Vec<&TestTarget> = p.plan.tests.iter().collect();
     tests.sort_by(|a, b| {
         (&a.package, a.platform.to_string()).cmp(&(&b.package, b.platform.to_string()))
     });
-    let json = settings.test.as_ref().is_some_and(|t| t.json);
+    let opts = settings.test.clone().unwrap_or_default();
     let mut ok = true;
+    let mut suites = Vec::new();
     for t in &tests {
-        let (passed, text) = report(&run, t, verbose);
+        let (passed, text) = report(&run, t, opts.verbose);
         ok &= passed;
-        if json {
-            for e in json_events(&run, t) {
-                println!("{}", serde_json::to_string(&e).unwrap_or_default());
+        if !opts.framed {
+            print!("{text}");
+            continue;
+        }
+        let events = json_events(&run, t);
+        if opts.json {
+            for e in &events {
+                println!("{}", serde_json::to_string(e).unwrap_or_default());
             }
         } else {
-            print!("{text}");
+            print!("{}", framed_text(&events, passed, opts.verbose));
         }
+        suites.push((t.package.clone(), t.platform.to_string(), events));
+    }
+    if let Some(path) = &opts.junit {
+        let xml = crate::report::junit::xml(&suites).map_err(Failure::Environment)?;
+        crate::fsutil::write_atomic(path, xml.as_bytes())?;
     }
     if let Some(path) = &settings.summary_json {
         let mut summary =
@@ -143,7 +168,7 @@ pub fn test(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fail
     if ok {
         Ok(())
     } else {
-        if !json {
+        if !opts.json {
             println!("FAIL");
         }
         Err(Failure::Build("tests failed".into()))

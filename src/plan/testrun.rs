@@ -25,6 +25,10 @@ pub struct TestOptions {
     pub verbose: bool,
     /// `-json`: print test2json events.
     pub json: bool,
+    /// The binaries mark their framing for test2json (-json, --junit).
+    pub framed: bool,
+    /// `--junit FILE`.
+    pub junit: Option<std::path::PathBuf>,
 }
 
 /// One selected package's test run on one platform.

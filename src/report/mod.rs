@@ -2,6 +2,7 @@
 //! compiler's messages, and the machine-readable summary (`--summary-json`,
 //! documented in docs/summary-json.md).
 
+pub mod junit;
 pub mod test2json;
 pub mod trace;
 

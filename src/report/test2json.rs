@@ -113,9 +113,11 @@ impl Converter {
             self.current = Some(n);
             self.output(line);
         } else if let Some(n) = name("=== PAUSE ") {
-            self.event("pause", Some(&n), None, None);
+            // As test2json: the pause line before the pause, so that the
+            // paused test does not seem to print.
             self.current = Some(n.clone());
             self.output(line);
+            self.event("pause", Some(&n), None, None);
         } else if let Some(n) = name("=== CONT  ") {
             self.event("cont", Some(&n), None, None);
             self.current = Some(n);

@@ -225,18 +225,20 @@ fn real_modules_test_suites_equal_go_tests() {
     }
 }
 
-/// Per package, the (Action, Test) pairs of a -json stream, in order.
-fn json_pairs(stdout: &str) -> BTreeMap<String, Vec<(String, String)>> {
-    let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+/// Per package and test, the actions of a -json stream, in order (the
+/// order across tests is the run's: parallel tests interleave as they
+/// happen to, in go test as here).
+fn json_pairs(stdout: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for line in stdout.lines().filter(|l| l.starts_with('{')) {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
         let Some(pkg) = e["Package"].as_str() else {
             continue;
         };
-        out.entry(pkg.to_string()).or_default().push((
-            e["Action"].as_str().unwrap_or("").to_string(),
-            e["Test"].as_str().unwrap_or("").to_string(),
-        ));
+        let test = e["Test"].as_str().unwrap_or("");
+        out.entry(format!("{pkg} {test}"))
+            .or_default()
+            .push(e["Action"].as_str().unwrap_or("").to_string());
     }
     out
 }
@@ -280,4 +282,33 @@ fn json_events_follow_go_tests_sequence() {
             .env("GOFLAGS", "-buildvcs=false");
         assert_same_json(go, ws.path(), Gobuildr::new(ws.path()).command(), &args);
     }
+}
+
+/// --junit: a case per test go test runs, in a suite per package, with
+/// the failure where go test reports one.
+#[test]
+fn junit_names_every_test_go_test_runs() {
+    let ws = tempfile::tempdir_in(scratch()).unwrap();
+    lay_out(ws.path());
+    let (_, go_out) = go_test(ws.path(), &["./..."]);
+    let xml_path = ws.path().join("junit.xml");
+    let out = Gobuildr::new(ws.path())
+        .args(["test", "-q", "--junit"])
+        .arg(&xml_path)
+        .arg("./...")
+        .run();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let xml = fs::read_to_string(&xml_path).unwrap();
+    for (pkg, (_, tests)) in verdicts(&go_out) {
+        for t in tests {
+            let name = t.split(": ").nth(1).unwrap();
+            let case = format!(r#"<testcase name="{name}" classname="{pkg}""#);
+            assert!(xml.contains(&case), "{case}\n{xml}");
+        }
+    }
+    assert!(xml.contains(r#"<testsuite name="example.com/tws/bad (linux/amd64)" tests="2" skipped="0" errors="0" failures="1">"#), "{xml}");
+    assert!(
+        xml.contains(r#"<failure message="TestFails failed">"#),
+        "{xml}"
+    );
 }
