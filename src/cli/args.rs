@@ -79,6 +79,21 @@ pub struct TestArgs {
     /// Print go test -json's events (test2json) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Run each test binary as `PROGRAM BINARY ARGS` (e.g. an emulator for
+    /// --platform linux/arm64); without it, other platforms' test binaries
+    /// are built, not run.
+    #[arg(long = "exec", value_name = "PROGRAM")]
+    pub exec: Option<PathBuf>,
+    /// Run benchmarks matching REGEXP (never cached).
+    #[arg(long, value_name = "REGEXP")]
+    pub bench: Option<String>,
+    /// Run each benchmark for D (as go test -benchtime).
+    #[arg(long, value_name = "D")]
+    pub benchtime: Option<String>,
+    /// Which test output to show: errors (of failing packages; the
+    /// default) or all (every package's, as with -v).
+    #[arg(long, value_parser = ["errors", "all"], default_value = "errors")]
+    pub test_output: String,
     /// Write a JUnit XML report of every test to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -220,7 +235,10 @@ pub struct GoBuildArgs {
 /// rewritten to gobuildr's double-dash ones, so a release script's flags can
 /// be pasted as they are.
 pub fn go_style(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    const VALUED: [&str; 12] = [
+    const VALUED: [&str; 15] = [
+        "exec",
+        "bench",
+        "benchtime",
         "run",
         "skip",
         "count",

@@ -211,6 +211,19 @@ fn forward_build(build: &args::BuildArgs) -> Vec<String> {
         .collect()
 }
 
+/// A program named without a directory, found on PATH (as go test -exec).
+fn which(program: &std::path::Path) -> PathBuf {
+    if program.components().count() > 1 {
+        return program.to_path_buf();
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| program.to_path_buf())
+}
+
 /// go test's flags as the test binary takes them, in go test's order.
 pub fn test_options(t: &args::TestArgs) -> crate::plan::TestOptions {
     let timeout = t.timeout.clone().unwrap_or_else(|| "10m0s".into());
@@ -228,16 +241,20 @@ pub fn test_options(t: &args::TestArgs) -> crate::plan::TestOptions {
     }
     args.extend(flag("run", &t.run));
     args.extend(flag("skip", &t.skip));
+    args.extend(flag("bench", &t.bench));
+    args.extend(flag("benchtime", &t.benchtime));
     args.extend(t.short.then(|| "-test.short=true".to_string()));
     args.extend(t.count.map(|n| format!("-test.count={n}")));
     args.extend(t.failfast.then(|| "-test.failfast=true".to_string()));
     crate::plan::TestOptions {
         args,
-        fresh: t.count == Some(1),
-        verbose: t.verbose,
+        // Benchmarks measure this machine now: never from the cache.
+        fresh: t.count == Some(1) || t.bench.is_some(),
+        verbose: t.verbose || t.test_output == "all",
         json: t.json,
         framed,
         junit: t.junit.clone(),
+        exec: t.exec.as_ref().map(|e| which(e)),
     }
 }
 

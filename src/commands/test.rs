@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 fn summary_of(run: &Run, t: &TestTarget) -> TestSummary {
     let rec = t.run.map(|n| &run.records[n.index()]);
     let status = match rec.map(|r| (&r.outcome, r.key.is_some())) {
+        None if t.build_only => "build-only",
         None => "no-test-files",
         Some((Outcome::Cached | Outcome::Executed, _)) => "ok",
         Some((Outcome::Failed, true)) => "fail",
@@ -34,6 +35,15 @@ fn summary_of(run: &Run, t: &TestTarget) -> TestSummary {
 
 /// go test's line for one package, after the test output it shows.
 fn report(run: &Run, t: &TestTarget, verbose: bool) -> (bool, String) {
+    if t.build_only {
+        return (
+            true,
+            format!(
+                "?   \t{}\t[{} test binary built, not run: give -exec]\n",
+                t.package, t.platform
+            ),
+        );
+    }
     let Some(node) = t.run else {
         return (true, format!("?   \t{}\t[no test files]\n", t.package));
     };
@@ -82,8 +92,7 @@ fn report(run: &Run, t: &TestTarget, verbose: bool) -> (bool, String) {
 fn json_events(run: &Run, t: &TestTarget) -> Vec<Event> {
     let c = Converter::new(&t.package, test2json::now);
     let Some(node) = t.run else {
-        let line = format!("?   \t{}\t[no test files]\n", t.package);
-        return c.finish(&line, "skip", 0.0);
+        return c.finish(&report(run, t, false).1, "skip", 0.0);
     };
     let rec = &run.records[node.index()];
     let (word, tail, action) = match rec.outcome {

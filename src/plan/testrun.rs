@@ -29,6 +29,9 @@ pub struct TestOptions {
     pub framed: bool,
     /// `--junit FILE`.
     pub junit: Option<std::path::PathBuf>,
+    /// `-exec PROGRAM`: runs each test binary as `PROGRAM BINARY ARGS`
+    /// (an emulator for another platform's binaries).
+    pub exec: Option<std::path::PathBuf>,
 }
 
 /// One selected package's test run on one platform.
@@ -37,8 +40,12 @@ pub struct TestTarget {
     /// The package's import path, as go test prints it.
     pub package: String,
     pub platform: Platform,
-    /// The run action; None: the package has no test files.
+    /// The run action; None: the package has no test files, or its
+    /// binary cannot run here (`build_only`).
     pub run: Option<NodeIndex>,
+    /// Linked but not run: the platform is not this host's and no `-exec`
+    /// program was given.
+    pub build_only: bool,
 }
 
 /// The test mains of the roots that have tests; the others are recorded
@@ -67,6 +74,7 @@ pub(super) fn test_roots(plan: &mut Plan, graph: &PackageGraph, roots: &[Root]) 
                 package: r.import_path.clone(),
                 platform: graph.platform.clone(),
                 run: None,
+                build_only: false,
             });
         }
     }
@@ -110,6 +118,19 @@ impl Planner<'_> {
         let Some(pkg) = self.graph.packages.get(&package) else {
             return Ok(());
         };
+        let p = &self.graph.platform;
+        let host = (&self.req.toolchain.host_os, &self.req.toolchain.host_arch);
+        let native =
+            p.goos == *host.0 && (p.goarch == *host.1 || (p.goarch == "386" && host.1 == "amd64"));
+        if !native && opts.exec.is_none() {
+            self.plan.tests.push(TestTarget {
+                package,
+                platform: p.clone(),
+                run: None,
+                build_only: true,
+            });
+            return Ok(());
+        }
         let mut inputs = vec![output_input(TEST_BINARY, link, "obj/a.out")];
         for rel in staged_files(&pkg.dir) {
             let path = pkg.dir.join(&rel);
@@ -131,7 +152,8 @@ impl Planner<'_> {
                 writable: false,
             });
         }
-        let mut argv = vec![format!("{SB}/{TEST_BINARY}")];
+        let mut argv: Vec<String> = opts.exec.iter().map(|e| e.display().to_string()).collect();
+        argv.push(format!("{SB}/{TEST_BINARY}"));
         argv.extend(opts.args.iter().cloned());
         let node = self.add(Action {
             kind: ActionKind::TestRun,
@@ -153,6 +175,7 @@ impl Planner<'_> {
             package,
             platform: self.graph.platform.clone(),
             run: Some(node),
+            build_only: false,
         });
         Ok(())
     }

@@ -21,6 +21,7 @@ fn lay_out(root: &Path) {
             ("lib/lib_test.go", "package lib\n\nimport \"testing\"\n\nfunc TestDouble(t *testing.T) {\n\tif Double(2) != 4 {\n\t\tt.Fatal(\"bad\")\n\t}\n\thook = 1\n}\n\nfunc TestShortOnly(t *testing.T) {\n\tif testing.Short() {\n\t\tt.Skip(\"short\")\n\t}\n}\n"),
             ("lib/ext_test.go", "package lib_test\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\t\"strings\"\n\t\"testing\"\n\n\t\"example.com/tws/q\"\n)\n\nfunc TestData(t *testing.T) {\n\tb, err := os.ReadFile(\"testdata/input.txt\")\n\tif err != nil {\n\t\tt.Fatal(err)\n\t}\n\tif strings.Fields(string(b))[0] != \"hello\" {\n\t\tt.Fatalf(\"got %q\", b)\n\t}\n\tif q.Quad(1) != 4 {\n\t\tt.Fatal(\"quad\")\n\t}\n}\n\nfunc Example() {\n\tfmt.Println(q.Quad(2))\n\t// Output: 8\n}\n"),
             ("lib/testdata/input.txt", "hello\n"),
+            ("lib/bench_test.go", "package lib\n\nimport \"testing\"\n\nfunc BenchmarkDouble(b *testing.B) {\n\tfor i := 0; i < b.N; i++ {\n\t\tDouble(i)\n\t}\n}\n"),
             ("q/q.go", "package q\n\nimport \"example.com/tws/lib\"\n\nfunc Quad(x int) int { return lib.Double(lib.Double(x)) }\n"),
             ("bad/bad.go", "package bad\n"),
             ("bad/bad_test.go", "package bad\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n)\n\nfunc TestFails(t *testing.T) {\n\tfmt.Println(\"to stdout\")\n\tt.Errorf(\"this fails\")\n}\n\nfunc TestPasses(t *testing.T) {}\n"),
@@ -310,5 +311,71 @@ fn junit_names_every_test_go_test_runs() {
     assert!(
         xml.contains(r#"<failure message="TestFails failed">"#),
         "{xml}"
+    );
+}
+
+/// Benchmarks run every time (they measure this machine now), and their
+/// results are go test's.
+#[test]
+fn benchmarks_are_never_served_from_the_cache() {
+    let ws = tempfile::tempdir_in(scratch()).unwrap();
+    lay_out(ws.path());
+    let args = [
+        "-run",
+        "^$",
+        "-bench",
+        "Double",
+        "-benchtime",
+        "10x",
+        "./lib",
+    ];
+    for _ in 0..2 {
+        let (ran, cached, out) = test_actions(ws.path(), &shared_cache(), &args);
+        assert_eq!((ran, cached), (1, 0), "{out}");
+    }
+    let (_, out) = gobuildr_test(
+        ws.path(),
+        &[
+            "-v",
+            "-run",
+            "^$",
+            "-bench",
+            "Double",
+            "-benchtime",
+            "10x",
+            "./lib",
+        ],
+    );
+    assert!(out.contains("BenchmarkDouble"), "{out}");
+}
+
+/// Another platform's test binaries are built, not run, unless -exec
+/// names a program to run them with (here the arm64 emulator).
+#[test]
+#[ignore = "needs qemu-user-static (installed by .ci/run)"]
+fn another_platforms_tests_run_under_exec() {
+    let qemu = "/usr/bin/qemu-aarch64-static";
+    assert!(
+        Path::new(qemu).exists(),
+        "{qemu} is missing: apt-get install qemu-user-static"
+    );
+    let ws = tempfile::tempdir_in(scratch()).unwrap();
+    lay_out(ws.path());
+    let (code, out) = gobuildr_test(ws.path(), &["--platform", "linux/arm64", "./lib"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("[linux/arm64 test binary built, not run: give -exec]"),
+        "{out}"
+    );
+    let (code, out) = gobuildr_test(
+        ws.path(),
+        &["--platform", "linux/arm64", "-exec", qemu, "-v", "./lib"],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let (_, native) = gobuildr_test(ws.path(), &["-v", "./lib"]);
+    assert_eq!(
+        verdicts(&out),
+        verdicts(&native),
+        "arm64 under qemu as amd64 here"
     );
 }
