@@ -104,33 +104,16 @@ fn staged_files(dir: &std::path::Path) -> Vec<String> {
 }
 
 impl Planner<'_> {
-    /// The run of a linked test binary, in its package's directory.
-    pub(super) fn plan_test_run(
-        &mut self,
-        main: &Package,
-        link: NodeIndex,
-        dir: &str,
-    ) -> Result<(), PlanError> {
-        let Some(opts) = self.req.tests else {
-            return Ok(());
-        };
-        let package = main.import_path.trim_end_matches(".test").to_string();
-        let Some(pkg) = self.graph.packages.get(&package) else {
-            return Ok(());
-        };
+    /// This host runs the platform's binaries (386 ones on amd64 too).
+    fn runs_here(&self) -> bool {
         let p = &self.graph.platform;
-        let host = (&self.req.toolchain.host_os, &self.req.toolchain.host_arch);
-        let native =
-            p.goos == *host.0 && (p.goarch == *host.1 || (p.goarch == "386" && host.1 == "amd64"));
-        if !native && opts.exec.is_none() {
-            self.plan.tests.push(TestTarget {
-                package,
-                platform: p.clone(),
-                run: None,
-                build_only: true,
-            });
-            return Ok(());
-        }
+        let (os, arch) = (&self.req.toolchain.host_os, &self.req.toolchain.host_arch);
+        p.goos == *os && (p.goarch == *arch || (p.goarch == "386" && arch == "amd64"))
+    }
+
+    /// The test binary, and the package directory's files and testdata
+    /// by content.
+    fn run_inputs(&self, pkg: &Package, link: NodeIndex) -> Result<Vec<Input>, PlanError> {
         let mut inputs = vec![output_input(TEST_BINARY, link, "obj/a.out")];
         for rel in staged_files(&pkg.dir) {
             let path = pkg.dir.join(&rel);
@@ -152,30 +135,54 @@ impl Planner<'_> {
                 writable: false,
             });
         }
-        let mut argv: Vec<String> = opts.exec.iter().map(|e| e.display().to_string()).collect();
-        argv.push(format!("{SB}/{TEST_BINARY}"));
-        argv.extend(opts.args.iter().cloned());
-        let node = self.add(Action {
-            kind: ActionKind::TestRun,
-            package: package.clone(),
-            platform: self.graph.platform.clone(),
-            argv,
-            env: self.tool_env(GOROOT),
-            inputs,
-            outputs: Vec::new(),
-            src_display: if dir.is_empty() {
-                String::new()
-            } else {
-                format!("{dir}/")
-            },
-            src_link: None,
-            module: None,
-        });
+        Ok(inputs)
+    }
+
+    /// The run of a linked test binary, in its package's directory.
+    pub(super) fn plan_test_run(
+        &mut self,
+        main: &Package,
+        link: NodeIndex,
+        dir: &str,
+    ) -> Result<(), PlanError> {
+        let Some(opts) = self.req.tests else {
+            return Ok(());
+        };
+        let package = main.import_path.trim_end_matches(".test").to_string();
+        let Some(pkg) = self.graph.packages.get(&package) else {
+            return Ok(());
+        };
+        let platform = self.graph.platform.clone();
+        let build_only = !self.runs_here() && opts.exec.is_none();
+        let run = if build_only {
+            None
+        } else {
+            let mut argv: Vec<String> = opts.exec.iter().map(|e| e.display().to_string()).collect();
+            argv.push(format!("{SB}/{TEST_BINARY}"));
+            argv.extend(opts.args.iter().cloned());
+            let inputs = self.run_inputs(pkg, link)?;
+            Some(self.add(Action {
+                kind: ActionKind::TestRun,
+                package: package.clone(),
+                platform: platform.clone(),
+                argv,
+                env: self.tool_env(GOROOT),
+                inputs,
+                outputs: Vec::new(),
+                src_display: if dir.is_empty() {
+                    String::new()
+                } else {
+                    format!("{dir}/")
+                },
+                src_link: None,
+                module: None,
+            }))
+        };
         self.plan.tests.push(TestTarget {
             package,
-            platform: self.graph.platform.clone(),
-            run: Some(node),
-            build_only: false,
+            platform,
+            run,
+            build_only,
         });
         Ok(())
     }
