@@ -108,6 +108,17 @@ impl Planner<'_> {
             .map(|h1| format!("module {}@{} {h1}", m.path, m.version))
     }
 
+    /// A workspace file's digest, by content (through the stat cache).
+    pub(super) fn hashed(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<crate::digest::FileDigest, PlanError> {
+        self.req.stats.digest(path).map_err(|source| PlanError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
     /// A file of the package (relative to its directory), staged read-only.
     pub(super) fn src_input(
         &self,
@@ -123,17 +134,7 @@ impl Planner<'_> {
                     .str("path", &format!("{}/{}", pkg.import_path, rel));
                 (e.finish(), true)
             }
-            None => {
-                let d = self
-                    .req
-                    .stats
-                    .digest(&path)
-                    .map_err(|source| PlanError::Io {
-                        path: path.clone(),
-                        source,
-                    })?;
-                (d, false)
-            }
+            None => (self.hashed(&path)?, false),
         };
         Ok(Input {
             at: layout.at(rel),

@@ -117,14 +117,7 @@ impl Planner<'_> {
         let mut inputs = vec![output_input(TEST_BINARY, link, "obj/a.out")];
         for rel in staged_files(&pkg.dir) {
             let path = pkg.dir.join(&rel);
-            let digest = self
-                .req
-                .stats
-                .digest(&path)
-                .map_err(|source| PlanError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
+            let digest = self.hashed(&path)?;
             inputs.push(Input {
                 at: format!("src/{rel}"),
                 source: Source::File {

@@ -333,19 +333,8 @@ fn benchmarks_are_never_served_from_the_cache() {
         let (ran, cached, out) = test_actions(ws.path(), &shared_cache(), &args);
         assert_eq!((ran, cached), (1, 0), "{out}");
     }
-    let (_, out) = gobuildr_test(
-        ws.path(),
-        &[
-            "-v",
-            "-run",
-            "^$",
-            "-bench",
-            "Double",
-            "-benchtime",
-            "10x",
-            "./lib",
-        ],
-    );
+    let verbose: Vec<&str> = std::iter::once("-v").chain(args).collect();
+    let (_, out) = gobuildr_test(ws.path(), &verbose);
     assert!(out.contains("BenchmarkDouble"), "{out}");
 }
 
