@@ -85,6 +85,16 @@ fn gobuildr_test(ws: &Path, args: &[&str]) -> (Option<i32>, String) {
 }
 
 #[test]
+fn the_examples_tests_equal_go_tests() {
+    let ws = example("asm");
+    let (go_code, go_out) = go_test(ws.path(), &["./..."]);
+    let (code, out) = gobuildr_test(ws.path(), &["-v", "./..."]);
+    assert_eq!(code, go_code, "{out}");
+    assert_eq!(verdicts(&out), verdicts(&go_out), "{out}");
+    assert!(verdicts(&out).values().any(|(_, t)| !t.is_empty()), "{out}");
+}
+
+#[test]
 fn verdicts_and_tests_run_equal_go_tests() {
     let ws = tempfile::tempdir_in(scratch()).unwrap();
     lay_out(ws.path());
