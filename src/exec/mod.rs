@@ -253,9 +253,27 @@ impl<'a> LocalExecutor<'a> {
     }
 }
 
+/// Starts a child, again after a pause while the executable is "busy":
+/// a copy staged for it may still be open in a child another thread forked
+/// at that moment (the descriptor closes at that child's exec).
+fn spawn_retrying(cmd: &mut std::process::Command) -> std::io::Result<std::process::Child> {
+    let busy = nix::errno::Errno::ETXTBSY as i32;
+    let mut pause = std::time::Duration::from_millis(5);
+    for _ in 0..6 {
+        match crate::process::spawn(cmd) {
+            Err(e) if e.raw_os_error() == Some(busy) => std::thread::sleep(pause),
+            other => return other,
+        }
+        pause *= 2;
+    }
+    crate::process::spawn(cmd)
+}
+
 /// One pipe for a child's stdout and stderr, so that their order is kept.
 fn merged_output() -> std::io::Result<(std::fs::File, std::fs::File)> {
-    let (r, w) = nix::unistd::pipe().map_err(std::io::Error::from)?;
+    // Close-on-exec: children other threads start must not inherit it
+    // (the read would wait for them); the test's own copies are dup'ed.
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
     Ok((std::fs::File::from(r), std::fs::File::from(w)))
 }
 
@@ -272,7 +290,7 @@ impl LocalExecutor<'_> {
             tool: tool.to_string(),
             source,
         };
-        let mut child = crate::process::spawn(&mut cmd).map_err(spawn_err)?;
+        let mut child = spawn_retrying(&mut cmd).map_err(spawn_err)?;
         // The parent's copies of the write end must close for EOF.
         drop(cmd);
         let pid = child.id();
