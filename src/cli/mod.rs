@@ -252,7 +252,6 @@ pub fn test_options(t: &args::TestArgs) -> crate::plan::TestOptions {
         fresh: t.count == Some(1) || t.bench.is_some(),
         verbose: t.verbose || t.test_output == "all",
         json: t.json,
-        framed,
         junit: t.junit.clone(),
         exec: t.exec.as_ref().map(|e| which(e)),
     }

@@ -147,7 +147,7 @@ pub fn test(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fail
     for t in &tests {
         let (passed, text) = report(&run, t, opts.verbose);
         ok &= passed;
-        if !opts.framed {
+        if !opts.framed() {
             print!("{text}");
             continue;
         }

@@ -117,11 +117,7 @@ pub struct Package {
     pub error: Option<PackageError>,
     pub deps_errors: Vec<PackageError>,
     pub dep_only: bool,
-    /// With `-test`: the package's test files, its external test files,
-    /// and for a test variant the package it is built for.
-    pub test_go_files: Vec<String>,
-    #[serde(rename = "XTestGoFiles")]
-    pub x_test_go_files: Vec<String>,
+    /// With `-test`: for a test variant, the package it is built for.
     pub for_test: String,
     /// The generated test main of a `p.test` package (go list writes it
     /// into its cache; read at once, staged as `_testmain.go`).
@@ -146,10 +142,6 @@ impl Package {
     /// compiled as `p`.
     pub fn path(&self) -> &str {
         tool_path(&self.import_path)
-    }
-
-    pub fn has_tests(&self) -> bool {
-        !self.test_go_files.is_empty() || !self.x_test_go_files.is_empty()
     }
 
     /// Files gobuildr cannot build with cgo disabled and no C toolchain
@@ -265,7 +257,7 @@ pub struct PackageGraph {
 
 /// The fields of `go list -json` gobuildr reads; asking for only these makes
 /// go list cheaper.
-const TEST_FIELDS: &str = ",TestGoFiles,XTestGoFiles,ForTest";
+const TEST_FIELDS: &str = ",ForTest";
 const FIELDS: &str = "Dir,ImportPath,Name,Standard,Module,GoFiles,SFiles,HFiles,CgoFiles,CFiles,CXXFiles,MFiles,FFiles,SysoFiles,IgnoredGoFiles,SwigFiles,SwigCXXFiles,EmbedPatterns,EmbedFiles,Imports,ImportMap,Deps,DefaultGODEBUG,Error,DepsErrors,DepOnly";
 
 pub struct Request<'a> {

@@ -253,9 +253,11 @@ impl<'a> LocalExecutor<'a> {
     }
 }
 
-/// Starts a child, again after a pause while the executable is "busy":
-/// a copy staged for it may still be open in a child another thread forked
-/// at that moment (the descriptor closes at that child's exec).
+/// Starts a child, again after a pause while the executable is "busy".
+/// A staged blob is a hard link (linker outputs are executable in the CAS,
+/// so no descriptor is open for writing), but the fallback is a copy, whose
+/// descriptor a child another thread forked at that moment may still hold
+/// until its exec.
 fn spawn_retrying(cmd: &mut std::process::Command) -> std::io::Result<std::process::Child> {
     let busy = nix::errno::Errno::ETXTBSY as i32;
     let mut pause = std::time::Duration::from_millis(5);

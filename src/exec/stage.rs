@@ -28,23 +28,6 @@ fn make_dirs(action: &Action, sb: &Path) -> Result<(), ExecError> {
     }
 }
 
-/// A test binary, to be run: a hard link where the blob is executable
-/// (linker outputs are), so that no descriptor open for writing exists
-/// when it is started (another thread's fork could hold one, and the
-/// start would fail with "text file busy"); a copy otherwise.
-fn stage_executable(blob: &Path, dest: &Path) -> Result<(), ExecError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = fs::metadata(blob)
-        .map_err(io_err(blob))?
-        .permissions()
-        .mode();
-    if mode & 0o111 == 0o111 && fs::hard_link(blob, dest).is_ok() {
-        return Ok(());
-    }
-    fs::copy(blob, dest).map_err(io_err(blob))?;
-    fs::set_permissions(dest, fs::Permissions::from_mode(0o555)).map_err(io_err(dest))
-}
-
 impl LocalExecutor<'_> {
     /// Puts every input at its place in the sandbox. `digests` are the
     /// inputs' digests, in input order (an `Output` source's blob is named
@@ -112,9 +95,7 @@ impl LocalExecutor<'_> {
                 if !self.cache.verify_blob_contents(&blob) {
                     return Err(ExecError::CorruptBlob(blob));
                 }
-                if input.at == crate::plan::TEST_BINARY {
-                    stage_executable(&blob, dest)
-                } else if input.writable {
+                if input.writable {
                     fs::copy(&blob, dest).map_err(io_err(&blob))?;
                     set_readonly(dest, false)
                 } else if fs::hard_link(&blob, dest).is_err() {

@@ -73,8 +73,10 @@ impl ActionKind {
 
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// A file on disk with its digest: hashed by content (workspace files)
-    /// or fixed by an identity (`immutable`: standard library, modules).
+    /// A file on disk with its digest: its contents' BLAKE3 (workspace
+    /// files; the remote mapping relies on it), or an identity when
+    /// `immutable` (standard library, modules: fixed by the toolchain or
+    /// go.sum, never hashed).
     File {
         path: PathBuf,
         digest: FileDigest,
@@ -160,6 +162,14 @@ impl ActionBase {
             module: self.module.clone(),
         }
     }
+}
+
+/// The importcfg line naming a package's archive, staged at
+/// `pkg/<import path>.a`, under the path the tools see (a test variant
+/// `p [p.test]` is `p`).
+pub(super) fn packagefile(import_path: &str) -> String {
+    let key = crate::discover::tool_path(import_path);
+    format!("packagefile {key}={}/pkg/{import_path}.a\n", super::SB)
 }
 
 /// An input that is another action's output.

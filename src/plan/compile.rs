@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use petgraph::graph::NodeIndex;
 
-use super::action::output_input;
+use super::action::{output_input, packagefile};
 use super::planner::{codegen, PackageCx, Planner};
 use super::{
     Action, ActionKind, Input, PlanError, Source, EXPORT, GOROOT, LINKOBJ, PREPROFILE, SB, TOOLDIR,
@@ -97,8 +97,7 @@ impl Planner<'_> {
             }
         }
         for imp in &imports {
-            let key = crate::discover::tool_path(imp);
-            cfg.push_str(&format!("packagefile {key}={SB}/pkg/{imp}.a\n"));
+            cfg.push_str(&packagefile(imp));
             inputs.push(self.archive_input(imp, false));
         }
         inputs.push(Input {

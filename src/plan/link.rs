@@ -3,6 +3,7 @@
 
 use petgraph::graph::NodeIndex;
 
+use super::action::packagefile;
 use super::planner::{codegen, package_ref, Planner};
 use super::{buildinfo, Action, ActionKind, Input, Root, Source, Target, GOROOT, SB, TOOLDIR};
 use crate::discover::Package;
@@ -55,18 +56,13 @@ impl Planner<'_> {
             vcs: self.req.vcs,
             pgo,
         });
-        let mut cfg = format!(
-            "packagefile {}={SB}/pkg/{}.a\n",
-            pkg.path(),
-            pkg.import_path
-        );
+        let mut cfg = packagefile(&pkg.import_path);
         let mut inputs = vec![self.archive_input(&pkg.import_path, true)];
         for dep in &pkg.deps {
             if dep == "unsafe" || !self.archives.contains_key(dep) {
                 continue;
             }
-            let key = crate::discover::tool_path(dep);
-            cfg.push_str(&format!("packagefile {key}={SB}/pkg/{dep}.a\n"));
+            cfg.push_str(&packagefile(dep));
             inputs.push(self.archive_input(dep, true));
         }
         cfg.push_str(&buildinfo::modinfo_line(&info));

@@ -141,7 +141,7 @@ const PREPROFILE: &str = "obj/pgo.preprofile";
 /// Adds one platform's packages and links to the plan. Roots are grouped
 /// by profile: each group's packages are planned once, compiled with its
 /// profile (go build splits the package graph the same way).
-pub use testrun::{TestOptions, TestTarget, TEST_BINARY};
+pub use testrun::{TestOptions, TestTarget};
 
 pub fn plan_platform(
     plan: &mut Plan,

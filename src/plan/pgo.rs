@@ -28,14 +28,7 @@ impl Planner<'_> {
         profile: &Path,
         display: &str,
     ) -> Result<NodeIndex, PlanError> {
-        let digest = self
-            .req
-            .stats
-            .digest(profile)
-            .map_err(|source| PlanError::Io {
-                path: profile.to_path_buf(),
-                source,
-            })?;
+        let digest = self.hashed(profile)?;
         let argv = vec![
             format!("{TOOLDIR}/{}", rules().pgo.tool),
             "-o".into(),

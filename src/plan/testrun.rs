@@ -13,7 +13,7 @@ use crate::discover::{test_main_of, Package, PackageGraph};
 use crate::rules::Platform;
 
 /// Where the test binary is staged for its run.
-pub const TEST_BINARY: &str = "obj/test.bin";
+const TEST_BINARY: &str = "obj/test.bin";
 
 /// How the test binaries run (go test's flags as `-test.*` flags).
 #[derive(Debug, Clone, Default)]
@@ -25,8 +25,6 @@ pub struct TestOptions {
     pub verbose: bool,
     /// `-json`: print test2json events.
     pub json: bool,
-    /// The binaries mark their framing for test2json (-json, --junit).
-    pub framed: bool,
     /// `--junit FILE`.
     pub junit: Option<std::path::PathBuf>,
     /// `-exec PROGRAM`: runs each test binary as `PROGRAM BINARY ARGS`
@@ -101,6 +99,13 @@ fn staged_files(dir: &std::path::Path) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+impl TestOptions {
+    /// The binaries mark their framing for test2json (-json, --junit).
+    pub fn framed(&self) -> bool {
+        self.json || self.junit.is_some()
+    }
 }
 
 impl Planner<'_> {

@@ -170,7 +170,9 @@ impl Remote<'_> {
         let mut files = Vec::new();
         for o in &entry.outputs {
             let path = self.mapper.cache().blob_path(&o.digest);
-            let digest = self.mapper.file_digest(&path, self.digest_fn())?;
+            let digest = self
+                .mapper
+                .content_digest(&path, o.digest, self.digest_fn())?;
             files.push(re::OutputFile {
                 path: o.name.clone(),
                 digest: Some(digest.clone()),

@@ -328,6 +328,34 @@ impl<'a> Mapper<'a> {
         Ok(d)
     }
 
+    /// The digest of a file whose BLAKE3 content digest is known (a CAS
+    /// blob, a hashed workspace file): never re-read for BLAKE3, and its
+    /// SHA-256 remembered across runs by the stat cache.
+    pub fn content_digest(
+        &self,
+        path: &Path,
+        content: FileDigest,
+        f: DigestFn,
+    ) -> Result<re::Digest, RemoteError> {
+        let io = |source| RemoteError::Io {
+            path: path.into(),
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(io)?.len() as i64;
+        let hash = match f {
+            DigestFn::Blake3 => content.to_hex(),
+            DigestFn::Sha256 => self
+                .cache
+                .stats()
+                .sha256(path, content, || Ok(f.of_file(path)?.hash))
+                .map_err(io)?,
+        };
+        Ok(re::Digest {
+            hash,
+            size_bytes: size,
+        })
+    }
+
     /// The mapping of a ready action (made once per action and run).
     pub fn map(&self, req: &Request, f: DigestFn) -> Result<Arc<Mapped>, RemoteError> {
         if let Some(m) = self
@@ -392,12 +420,19 @@ impl<'a> Mapper<'a> {
             root.mkdir(d);
         }
         for (input, digest) in req.action.inputs.iter().zip(req.inputs) {
-            let blob = match &input.source {
-                Source::File { path, .. } => Blob::File(path.clone()),
-                Source::Output { .. } => Blob::File(self.cache.blob_path(digest)),
-                Source::Generated(bytes) => Blob::Bytes(Arc::new(relative(bytes))),
+            // A file fixed by an identity (standard library, modules) has
+            // no content digest yet: it is hashed here, once per run.
+            let (blob, content) = match &input.source {
+                Source::File {
+                    path, immutable, ..
+                } => (Blob::File(path.clone()), (!immutable).then_some(*digest)),
+                Source::Output { .. } => (Blob::File(self.cache.blob_path(digest)), Some(*digest)),
+                Source::Generated(bytes) => (Blob::Bytes(Arc::new(relative(bytes))), None),
             };
-            let d = self.blob_digest(&blob, f)?;
+            let d = match (&blob, content) {
+                (Blob::File(p), Some(c)) => self.content_digest(p, c, f)?,
+                _ => self.blob_digest(&blob, f)?,
+            };
             root.insert(&input.at, d.clone(), false);
             blobs.push((d, blob));
         }
