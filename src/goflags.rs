@@ -391,6 +391,56 @@ impl PerPackage {
     }
 }
 
+/// A duration as Go's time.ParseDuration reads it ("10m0s", "1.5h",
+/// "300ms", "0"), in seconds; None if Go would refuse it.
+pub fn parse_duration(s: &str) -> Option<f64> {
+    let (sign, mut rest) = match s.strip_prefix('-') {
+        Some(r) => (-1.0, r),
+        None => (1.0, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if rest == "0" {
+        return Some(0.0);
+    }
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = &rest[unit_len..];
+    }
+    (!s.is_empty()).then_some(sign * total)
+}
+
+/// Seconds as Go's time.Duration prints them: "1m1s", "11m0s", "1h0m0s",
+/// "1.5s" (for a second or more, as a deadline is).
+pub fn format_duration(secs: f64) -> String {
+    let whole = secs.trunc() as u64;
+    let frac = secs - whole as f64;
+    let (h, m, s) = (whole / 3600, whole / 60 % 60, whole % 60);
+    let mut sec = format!("{:.9}", s as f64 + frac);
+    sec = sec.trim_end_matches('0').trim_end_matches('.').to_string();
+    match (h, m) {
+        (0, 0) => format!("{sec}s"),
+        (0, m) => format!("{m}m{sec}s"),
+        (h, m) => format!("{h}h{m}m{sec}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,5 +499,22 @@ mod tests {
         assert_eq!(f.raw(), Some("./internal/...=-m"));
         assert!(f.add("=x", cwd).is_err());
         assert!(f.add("std", cwd).is_err());
+    }
+
+    #[test]
+    fn durations_read_as_go_reads_them() {
+        assert_eq!(parse_duration("10m0s"), Some(600.0));
+        assert_eq!(parse_duration("1h2m3s"), Some(3723.0));
+        assert_eq!(parse_duration("1.5s"), Some(1.5));
+        assert_eq!(parse_duration("300ms"), Some(0.3));
+        assert_eq!(parse_duration("0"), Some(0.0));
+        assert_eq!(parse_duration("-2s"), Some(-2.0));
+        assert_eq!(format_duration(61.0), "1m1s");
+        assert_eq!(format_duration(660.0), "11m0s");
+        assert_eq!(format_duration(3601.5), "1h0m1.5s");
+        assert_eq!(format_duration(2.0), "2s");
+        for bad in ["", "10", "1x", "s", "1..2s", "abc"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
     }
 }

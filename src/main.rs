@@ -48,7 +48,7 @@ fn run() -> Result<(), Failure> {
         }
         args::Command::Test(t) => {
             let mut settings = Settings::resolve(&cli, &t.build)?;
-            settings.test = Some(gobuildr::cli::test_options(t));
+            settings.test = Some(gobuildr::cli::test_options(t)?);
             // go test prints no build progress; failures still show.
             settings.quiet = true;
             gobuildr::commands::test::test(&settings, &interrupt)

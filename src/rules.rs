@@ -20,6 +20,7 @@ pub const ASM_TOML: &str = include_str!("../rules/asm.toml");
 pub const PACK_TOML: &str = include_str!("../rules/pack.toml");
 pub const LINK_TOML: &str = include_str!("../rules/link.toml");
 pub const PGO_TOML: &str = include_str!("../rules/pgo.toml");
+pub const VET_TOML: &str = include_str!("../rules/vet.toml");
 pub const PLATFORMS_TOML: &str = include_str!("../rules/platforms.toml");
 pub const TOOLS_TOML: &str = include_str!("../rules/tools.toml");
 
@@ -63,6 +64,16 @@ pub struct LinkRule {
 #[derive(Debug, Deserialize)]
 pub struct PgoRule {
     pub tool: String,
+}
+
+/// go test's vet run (`vet.toml`).
+#[derive(Debug, Deserialize)]
+pub struct VetRule {
+    pub tool: String,
+    pub flags: Vec<String>,
+    pub std_flags: Vec<String>,
+    pub term: String,
+    pub analyzers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,6 +128,7 @@ pub struct Rules {
     pub pack: PackRule,
     pub link: LinkRule,
     pub pgo: PgoRule,
+    pub vet: VetRule,
     pub platforms: PlatformTable,
     pub tools: ToolsRule,
     /// The text of each rule file in effect (a kind's rule file enters its
@@ -133,12 +145,13 @@ pub struct RulesError {
     msg: String,
 }
 
-const FILES: [(&str, &str); 7] = [
+const FILES: [(&str, &str); 8] = [
     ("compile.toml", COMPILE_TOML),
     ("asm.toml", ASM_TOML),
     ("pack.toml", PACK_TOML),
     ("link.toml", LINK_TOML),
     ("pgo.toml", PGO_TOML),
+    ("vet.toml", VET_TOML),
     ("platforms.toml", PLATFORMS_TOML),
     ("tools.toml", TOOLS_TOML),
 ];
@@ -172,6 +185,7 @@ fn load(dir: Option<&Path>) -> Result<Rules, RulesError> {
         pack: parse(&texts, "pack.toml")?,
         link: parse(&texts, "link.toml")?,
         pgo: parse(&texts, "pgo.toml")?,
+        vet: parse(&texts, "vet.toml")?,
         platforms: parse(&texts, "platforms.toml")?,
         tools: parse(&texts, "tools.toml")?,
         digests: texts

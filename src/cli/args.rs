@@ -97,6 +97,10 @@ pub struct TestArgs {
     /// Write a JUnit XML report of every test to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// go vet's checks before each test binary: off, all, or a
+    /// comma-separated list of analysers (default: go test's set).
+    #[arg(long, value_name = "LIST")]
+    pub vet: Option<String>,
 }
 
 #[derive(Debug, Default, Args)]
@@ -235,8 +239,9 @@ pub struct GoBuildArgs {
 /// rewritten to gobuildr's double-dash ones, so a release script's flags can
 /// be pasted as they are.
 pub fn go_style(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    const VALUED: [&str; 15] = [
+    const VALUED: [&str; 16] = [
         "exec",
+        "vet",
         "bench",
         "benchtime",
         "run",

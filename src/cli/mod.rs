@@ -225,8 +225,13 @@ fn which(program: &std::path::Path) -> PathBuf {
 }
 
 /// go test's flags as the test binary takes them, in go test's order.
-pub fn test_options(t: &args::TestArgs) -> crate::plan::TestOptions {
+pub fn test_options(t: &args::TestArgs) -> Result<crate::plan::TestOptions, Failure> {
     let timeout = t.timeout.clone().unwrap_or_else(|| "10m0s".into());
+    if crate::goflags::parse_duration(&timeout).is_none() {
+        return Err(Failure::Usage(format!(
+            "invalid value {timeout:?} for flag -timeout: a duration such as 30s or 10m"
+        )));
+    }
     let mut args = vec![
         "-test.paniconexit0".to_string(),
         format!("-test.timeout={timeout}"),
@@ -246,7 +251,7 @@ pub fn test_options(t: &args::TestArgs) -> crate::plan::TestOptions {
     args.extend(t.short.then(|| "-test.short=true".to_string()));
     args.extend(t.count.map(|n| format!("-test.count={n}")));
     args.extend(t.failfast.then(|| "-test.failfast=true".to_string()));
-    crate::plan::TestOptions {
+    Ok(crate::plan::TestOptions {
         args,
         // Benchmarks measure this machine now: never from the cache.
         fresh: t.count == Some(1) || t.bench.is_some(),
@@ -254,7 +259,38 @@ pub fn test_options(t: &args::TestArgs) -> crate::plan::TestOptions {
         json: t.json,
         junit: t.junit.clone(),
         exec: t.exec.as_ref().map(|e| which(e)),
+        vet: vet_checks(t.vet.as_deref())?,
+    })
+}
+
+/// `-vet` as go test reads it.
+fn vet_checks(value: Option<&str>) -> Result<crate::plan::VetChecks, Failure> {
+    use crate::plan::VetChecks;
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(VetChecks::Default);
+    };
+    let bad = |why: String| Err(Failure::Usage(format!("-vet={value}: {why}")));
+    let names: Vec<&str> = value.split(',').collect();
+    if names.len() > 1 && names.iter().any(|n| *n == "off" || *n == "all") {
+        return bad("off and all stand alone, not in a list".into());
     }
+    match names[..] {
+        ["off"] => return Ok(VetChecks::Off),
+        ["all"] => return Ok(VetChecks::Flags(Vec::new())),
+        _ => {}
+    }
+    let known = &crate::rules::rules().vet.analyzers;
+    let mut flags = Vec::new();
+    for n in names {
+        if !known.iter().any(|k| k == n) {
+            return bad(format!(
+                "{n:?} is not an analyser go vet runs (known: {})",
+                known.join(", ")
+            ));
+        }
+        flags.push(format!("-{n}"));
+    }
+    Ok(VetChecks::Flags(flags))
 }
 
 impl Settings {

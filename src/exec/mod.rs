@@ -12,6 +12,7 @@ mod namespace;
 mod pack;
 mod sandbox;
 mod stage;
+mod watchdog;
 
 use std::collections::HashSet;
 use std::fs;
@@ -131,6 +132,8 @@ impl<'a> LocalExecutor<'a> {
             let iso = namespace::Isolation::probe();
             if let Some(why) = iso.note() {
                 eprintln!("note: Linux namespaces are not available ({why}); actions run in plain temp dirs");
+            } else if let Some(why) = iso.unconfined() {
+                eprintln!("note: test binaries can write outside their sandbox here ({why})");
             }
             iso
         })
@@ -231,10 +234,10 @@ impl<'a> LocalExecutor<'a> {
             let (read, write) = merged_output().map_err(io_err(sb))?;
             let write2 = write.try_clone().map_err(io_err(sb))?;
             cmd.stdout(write).stderr(write2);
-            self.isolation().apply(&mut cmd);
-            return self.wait_merged(cmd, read, &argv[0]);
+            self.isolation().apply(&mut cmd, Some(sb));
+            return self.wait_merged(cmd, read, &argv);
         }
-        self.isolation().apply(&mut cmd);
+        self.isolation().apply(&mut cmd, None);
         let child = crate::process::spawn(&mut cmd).map_err(|source| ExecError::Spawn {
             tool: argv[0].clone(),
             source,
@@ -286,10 +289,10 @@ impl LocalExecutor<'_> {
         &self,
         mut cmd: std::process::Command,
         mut read: std::fs::File,
-        tool: &str,
+        argv: &[String],
     ) -> Result<(bool, String), ExecError> {
         let spawn_err = |source| ExecError::Spawn {
-            tool: tool.to_string(),
+            tool: argv[0].clone(),
             source,
         };
         let mut child = spawn_retrying(&mut cmd).map_err(spawn_err)?;
@@ -297,8 +300,18 @@ impl LocalExecutor<'_> {
         drop(cmd);
         let pid = child.id();
         self.running.track(pid, true);
+        let watchdog = watchdog::deadline(argv).map(|after| watchdog::Watchdog::arm(pid, after));
         let mut out = Vec::new();
         let read_result = std::io::Read::read_to_end(&mut read, &mut out);
+        // Exited but not reaped: the watchdog's signals cannot reach a
+        // process that took over the pid.
+        let _ = nix::sys::wait::waitid(
+            nix::sys::wait::Id::Pid(nix::unistd::Pid::from_raw(pid as i32)),
+            nix::sys::wait::WaitPidFlag::WEXITED | nix::sys::wait::WaitPidFlag::WNOWAIT,
+        );
+        if let Some(line) = watchdog.and_then(watchdog::Watchdog::disarm) {
+            out.extend_from_slice(line.as_bytes());
+        }
         let status = child.wait();
         self.running.track(pid, false);
         read_result.map_err(spawn_err)?;

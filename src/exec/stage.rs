@@ -28,6 +28,25 @@ fn make_dirs(action: &Action, sb: &Path) -> Result<(), ExecError> {
     }
 }
 
+/// A blob at `dest`: hard-linked, else copied. Never through a file that
+/// is already there: that could be a link to another blob, and writing it
+/// would corrupt the store (two inputs at one place is a planning bug).
+fn link_or_copy(blob: &Path, dest: &Path) -> Result<(), ExecError> {
+    match fs::hard_link(blob, dest) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(io_err(dest)(e)),
+        Err(_) => copy_new(blob, dest),
+    }
+}
+
+/// Copies `from` to a new file `dest` (never through an existing one).
+fn copy_new(from: &Path, dest: &Path) -> Result<(), ExecError> {
+    let mut src = fs::File::open(from).map_err(io_err(from))?;
+    let mut out = fs::File::create_new(dest).map_err(io_err(dest))?;
+    std::io::copy(&mut src, &mut out).map_err(io_err(dest))?;
+    Ok(())
+}
+
 impl LocalExecutor<'_> {
     /// Puts every input at its place in the sandbox. `digests` are the
     /// inputs' digests, in input order (an `Output` source's blob is named
@@ -83,7 +102,7 @@ impl LocalExecutor<'_> {
                 // A copy, checked against the digest the key was made
                 // from: an edit during the build must not be compiled
                 // under the old key.
-                fs::copy(path, dest).map_err(io_err(path))?;
+                copy_new(path, dest)?;
                 if FileDigest::of_file(dest).map_err(io_err(dest))? != *digest {
                     return Err(ExecError::ChangedDuringBuild(path.clone()));
                 }
@@ -96,17 +115,16 @@ impl LocalExecutor<'_> {
                     return Err(ExecError::CorruptBlob(blob));
                 }
                 if input.writable {
-                    fs::copy(&blob, dest).map_err(io_err(&blob))?;
+                    copy_new(&blob, dest)?;
                     set_readonly(dest, false)
-                } else if fs::hard_link(&blob, dest).is_err() {
-                    fs::copy(&blob, dest).map_err(io_err(&blob)).map(drop)
                 } else {
-                    Ok(())
+                    link_or_copy(&blob, dest)
                 }
             }
             Source::Generated(bytes) => {
                 let text = self.substitute(&String::from_utf8_lossy(bytes), sb);
-                fs::write(dest, text).map_err(io_err(dest))
+                let mut out = fs::File::create_new(dest).map_err(io_err(dest))?;
+                std::io::Write::write_all(&mut out, text.as_bytes()).map_err(io_err(dest))
             }
         }
     }

@@ -139,7 +139,7 @@ fn select(
 ) -> Result<Selection, Failure> {
     let tree = Tree::walk(&ws.root, &ws.module_dirs(), &ws.local_replacements());
     let labels = settings.labels.resolve(&ws.subdir(&settings.start_dir))?;
-    let dirs = targets::select_dirs(&tree, &labels)?;
+    let dirs = targets::select_dirs(&tree, &labels, settings.test.is_some())?;
     let platforms =
         targets::resolve_platforms(&settings.platforms, config, toolchain, cache.root())?;
     let tree = discover::tree_digest(&ws.root, &tree, cache)?;

@@ -17,8 +17,12 @@ use crate::workspace::Workspace;
 
 /// The directories the labels select, each with whether it was named
 /// explicitly.
-pub fn select_dirs(tree: &Tree, labels: &[Label]) -> Result<BTreeMap<String, bool>, Failure> {
-    let all = tree.package_dirs();
+pub fn select_dirs(
+    tree: &Tree,
+    labels: &[Label],
+    tests: bool,
+) -> Result<BTreeMap<String, bool>, Failure> {
+    let all = tree.package_dirs(tests);
     let mut selected: BTreeMap<String, bool> = BTreeMap::new();
     for l in labels {
         for d in l.select(&all)? {

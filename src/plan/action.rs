@@ -20,6 +20,9 @@ pub enum ActionKind {
     Pack,
     Link,
     Preprofile,
+    /// go test's vet of a package (facts, and for the packages under test
+    /// the report).
+    Vet,
     /// Runs a test binary.
     #[serde(rename = "test")]
     TestRun,
@@ -34,6 +37,7 @@ impl fmt::Display for ActionKind {
             ActionKind::Pack => "pack",
             ActionKind::Link => "link",
             ActionKind::Preprofile => "preprofile",
+            ActionKind::Vet => "vet",
             ActionKind::TestRun => "test",
         })
     }
@@ -48,6 +52,7 @@ impl ActionKind {
             ActionKind::Pack => "pack.toml",
             ActionKind::Link => "link.toml",
             ActionKind::Preprofile => "pgo.toml",
+            ActionKind::Vet => "vet.toml",
             ActionKind::TestRun => "test.toml",
         }
     }

@@ -21,6 +21,7 @@ mod link;
 mod pgo;
 mod planner;
 mod testrun;
+mod vet;
 
 pub use action::{Action, ActionKind, Input, Source};
 pub use keys::{KeyIngredients, KeyInput, ACTION_KEY_DOMAIN};
@@ -142,6 +143,7 @@ const PREPROFILE: &str = "obj/pgo.preprofile";
 /// by profile: each group's packages are planned once, compiled with its
 /// profile (go build splits the package graph the same way).
 pub use testrun::{TestOptions, TestTarget};
+pub use vet::VetChecks;
 
 pub fn plan_platform(
     plan: &mut Plan,
@@ -165,6 +167,7 @@ pub fn plan_platform(
             graph,
             plan,
             archives: HashMap::new(),
+            vets: HashMap::new(),
             roots: &cmdline,
             profile: None,
         };
@@ -172,11 +175,7 @@ pub fn plan_platform(
             let display = display_rel(req.root, file);
             planner.profile = Some(planner.plan_preprofile(file, &display)?);
         }
-        let needed: BTreeSet<&String> = group
-            .iter()
-            .filter_map(|r| graph.packages.get(&r.import_path))
-            .flat_map(|p| p.deps.iter().chain(std::iter::once(&p.import_path)))
-            .collect();
+        let needed = closure(graph, group.iter().map(|r| &r.import_path));
         let names: Vec<&String> = graph
             .order
             .iter()
@@ -192,6 +191,26 @@ pub fn plan_platform(
         }
     }
     Ok(())
+}
+
+/// The packages `roots` import, transitively, and the roots. Walked by
+/// imports: the discovery cache keeps full dependency lists for main
+/// packages only.
+fn closure<'g>(
+    graph: &'g PackageGraph,
+    roots: impl Iterator<Item = &'g String>,
+) -> BTreeSet<&'g String> {
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<&String> = roots.collect();
+    while let Some(name) = todo.pop() {
+        let Some((key, pkg)) = graph.packages.get_key_value(name) else {
+            continue;
+        };
+        if seen.insert(key) {
+            todo.extend(&pkg.imports);
+        }
+    }
+    seen
 }
 
 /// The roots by the PGO profile they build with; the skipped ones are

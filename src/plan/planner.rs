@@ -41,6 +41,8 @@ pub(super) struct Planner<'a> {
     pub graph: &'a PackageGraph,
     pub plan: &'a mut Plan,
     pub archives: HashMap<String, Archive>,
+    /// Each package's vet (and whether it reports), once planned.
+    pub vets: HashMap<(String, bool), NodeIndex>,
     /// The packages the request names (go's command-line packages).
     pub roots: &'a BTreeSet<String>,
     /// The preprocessed profile this group compiles with.
@@ -219,7 +221,7 @@ impl Planner<'_> {
     }
 
     /// What the package's actions are made from.
-    fn package_cx<'p>(&self, pkg: &'p Package) -> Result<PackageCx<'p>, PlanError> {
+    pub(super) fn package_cx<'p>(&self, pkg: &'p Package) -> Result<PackageCx<'p>, PlanError> {
         let layout = self.layout(pkg)?;
         let pkgpath = if pkg.is_main() {
             "main".to_string()

@@ -30,6 +30,8 @@ pub struct TestOptions {
     /// `-exec PROGRAM`: runs each test binary as `PROGRAM BINARY ARGS`
     /// (an emulator for another platform's binaries).
     pub exec: Option<std::path::PathBuf>,
+    /// `-vet`: the analysers vet runs before each binary.
+    pub vet: super::VetChecks,
 }
 
 /// One selected package's test run on one platform.
@@ -118,8 +120,16 @@ impl Planner<'_> {
 
     /// The test binary, and the package directory's files and testdata
     /// by content.
-    fn run_inputs(&self, pkg: &Package, link: NodeIndex) -> Result<Vec<Input>, PlanError> {
+    fn run_inputs(&mut self, pkg: &Package, link: NodeIndex) -> Result<Vec<Input>, PlanError> {
         let mut inputs = vec![output_input(TEST_BINARY, link, "obj/a.out")];
+        // After vet, as in go test: a vet report fails the package unrun.
+        for (i, vet) in self
+            .plan_test_vets(&pkg.import_path)?
+            .into_iter()
+            .enumerate()
+        {
+            inputs.push(output_input(&format!("obj/vet{i}.out"), vet, "obj/vet.out"));
+        }
         for rel in staged_files(&pkg.dir) {
             let path = pkg.dir.join(&rel);
             let digest = self.hashed(&path)?;

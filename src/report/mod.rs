@@ -112,14 +112,31 @@ impl Observer for Progress<'_> {
                 }
             }
         }
-        // Tool messages (warnings too) are shown as the tool printed them.
+        // Tool messages (warnings too) are shown as the tool printed them;
+        // under go test's output, a failure's after go's header.
         if !record.output.trim().is_empty() && !matches!(record.outcome, Outcome::Cached) {
+            let header = match (&record.outcome, self.quiet) {
+                (Outcome::Failed, true) => go_header(&self.plan.graph[node]),
+                _ => String::new(),
+            };
+            let text = format!("{header}{}", record.output.trim_end());
             match &self.bar {
-                Some(bar) => bar.println(record.output.trim_end()),
-                None => eprintln!("{}", record.output.trim_end()),
+                Some(bar) => bar.println(text),
+                None => eprintln!("{text}"),
             }
         }
         self.show_running();
+    }
+}
+
+/// The lines go prints above a failed tool's output: `# p [p.test]` for a
+/// compile; for vet, which go describes by the path the tools see, that
+/// path and, for a test variant, the path again in brackets.
+fn go_header(action: &crate::plan::Action) -> String {
+    let tool = crate::discover::tool_path(&action.package);
+    match action.kind {
+        ActionKind::Vet if tool != action.package => format!("# {tool}\n# [{tool}]\n"),
+        _ => format!("# {}\n", action.package),
     }
 }
 

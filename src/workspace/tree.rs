@@ -41,13 +41,15 @@ impl Tree {
     /// Directories holding at least one non-test .go file, as go's `./...`
     /// sees them: nothing under testdata or vendor, or under a directory
     /// whose name starts with `.` or `_`.
-    pub fn package_dirs(&self) -> BTreeSet<String> {
+    /// With `tests`, a directory of test files only is a package too, as
+    /// for go test.
+    pub fn package_dirs(&self, tests: bool) -> BTreeSet<String> {
         self.files
             .iter()
             .filter_map(|f| {
                 let (dir, name) = f.rsplit_once('/').unwrap_or(("", f));
                 let go = name.ends_with(".go")
-                    && !name.ends_with("_test.go")
+                    && (tests || !name.ends_with("_test.go"))
                     && !name.starts_with(['.', '_']);
                 let hidden = dir
                     .split('/')
@@ -109,7 +111,9 @@ mod tests {
             .collect(),
             external: Vec::new(),
         };
-        let dirs: Vec<String> = t.package_dirs().into_iter().collect();
+        let dirs: Vec<String> = t.package_dirs(false).into_iter().collect();
         assert_eq!(dirs, vec!["", "cmd/x"]);
+        let dirs: Vec<String> = t.package_dirs(true).into_iter().collect();
+        assert_eq!(dirs, vec!["", "cmd/x", "only_test"]);
     }
 }
