@@ -47,8 +47,7 @@ fn run() -> Result<(), Failure> {
             gobuildr::commands::verify::verify(&settings, v)
         }
         args::Command::Test(t) => {
-            let mut settings = Settings::resolve(&cli, &t.build)?;
-            settings.test = Some(gobuildr::cli::test_options(t)?);
+            let mut settings = Settings::resolve_test(&cli, t)?;
             // go test prints no build progress; failures still show.
             settings.quiet = true;
             gobuildr::commands::test::test(&settings, &interrupt)

@@ -21,6 +21,7 @@ pub const PACK_TOML: &str = include_str!("../rules/pack.toml");
 pub const LINK_TOML: &str = include_str!("../rules/link.toml");
 pub const PGO_TOML: &str = include_str!("../rules/pgo.toml");
 pub const VET_TOML: &str = include_str!("../rules/vet.toml");
+pub const COVER_TOML: &str = include_str!("../rules/cover.toml");
 pub const PLATFORMS_TOML: &str = include_str!("../rules/platforms.toml");
 pub const TOOLS_TOML: &str = include_str!("../rules/tools.toml");
 
@@ -64,6 +65,13 @@ pub struct LinkRule {
 #[derive(Debug, Deserialize)]
 pub struct PgoRule {
     pub tool: String,
+}
+
+/// go test -cover's instrumentation (`cover.toml`).
+#[derive(Debug, Deserialize)]
+pub struct CoverRule {
+    pub tool: String,
+    pub granularity: String,
 }
 
 /// go test's vet run (`vet.toml`).
@@ -129,6 +137,7 @@ pub struct Rules {
     pub link: LinkRule,
     pub pgo: PgoRule,
     pub vet: VetRule,
+    pub cover: CoverRule,
     pub platforms: PlatformTable,
     pub tools: ToolsRule,
     /// The text of each rule file in effect (a kind's rule file enters its
@@ -145,13 +154,14 @@ pub struct RulesError {
     msg: String,
 }
 
-const FILES: [(&str, &str); 8] = [
+const FILES: [(&str, &str); 9] = [
     ("compile.toml", COMPILE_TOML),
     ("asm.toml", ASM_TOML),
     ("pack.toml", PACK_TOML),
     ("link.toml", LINK_TOML),
     ("pgo.toml", PGO_TOML),
     ("vet.toml", VET_TOML),
+    ("cover.toml", COVER_TOML),
     ("platforms.toml", PLATFORMS_TOML),
     ("tools.toml", TOOLS_TOML),
 ];
@@ -186,6 +196,7 @@ fn load(dir: Option<&Path>) -> Result<Rules, RulesError> {
         link: parse(&texts, "link.toml")?,
         pgo: parse(&texts, "pgo.toml")?,
         vet: parse(&texts, "vet.toml")?,
+        cover: parse(&texts, "cover.toml")?,
         platforms: parse(&texts, "platforms.toml")?,
         tools: parse(&texts, "tools.toml")?,
         digests: texts

@@ -97,6 +97,13 @@ pub struct TestArgs {
     /// Write a JUnit XML report of every test to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Coverage counting: set, count or atomic (implies --cover).
+    #[arg(long, value_parser = ["set", "count", "atomic"], value_name = "MODE")]
+    pub covermode: Option<String>,
+    /// Write the coverage profile of every package to FILE, merged
+    /// (implies --cover).
+    #[arg(long, value_name = "FILE")]
+    pub coverprofile: Option<PathBuf>,
     /// go vet's checks before each test binary: off, all, or a
     /// comma-separated list of analysers (default: go test's set).
     #[arg(long, value_name = "LIST")]
@@ -227,8 +234,9 @@ pub struct GoBuildArgs {
     /// Refused: -asan needs cgo.
     #[arg(long, hide = true)]
     pub asan: bool,
-    /// Refused: coverage builds are not supported.
-    #[arg(long, hide = true)]
+    /// gobuildr test: measure the coverage of the packages under test
+    /// (refused by build).
+    #[arg(long)]
     pub cover: bool,
     /// Refused: -linkshared needs shared libraries built with cgo.
     #[arg(long, hide = true)]
@@ -239,8 +247,10 @@ pub struct GoBuildArgs {
 /// rewritten to gobuildr's double-dash ones, so a release script's flags can
 /// be pasted as they are.
 pub fn go_style(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    const VALUED: [&str; 16] = [
+    const VALUED: [&str; 18] = [
         "exec",
+        "covermode",
+        "coverprofile",
         "vet",
         "bench",
         "benchtime",

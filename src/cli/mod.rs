@@ -94,7 +94,11 @@ fn refused(go: &args::GoBuildArgs) -> Option<String> {
         (go.msan, "-msan", cgo),
         (go.asan, "-asan", cgo),
         (go.linkshared, "-linkshared", cgo),
-        (go.cover, "-cover", "coverage builds are not supported yet"),
+        (
+            go.cover,
+            "-cover",
+            "measures tests: use it with gobuildr test",
+        ),
     ]
     .into_iter()
     .find(|(set, _, _)| *set)
@@ -225,17 +229,28 @@ fn which(program: &std::path::Path) -> PathBuf {
 }
 
 /// go test's flags as the test binary takes them, in go test's order.
-pub fn test_options(t: &args::TestArgs) -> Result<crate::plan::TestOptions, Failure> {
+fn test_options(t: &args::TestArgs) -> Result<crate::plan::TestOptions, Failure> {
     let timeout = t.timeout.clone().unwrap_or_else(|| "10m0s".into());
     if crate::goflags::parse_duration(&timeout).is_none() {
         return Err(Failure::Usage(format!(
             "invalid value {timeout:?} for flag -timeout: a duration such as 30s or 10m"
         )));
     }
-    let mut args = vec![
-        "-test.paniconexit0".to_string(),
-        format!("-test.timeout={timeout}"),
-    ];
+    let cover = cover_options(t).is_some();
+    let mut args = vec!["-test.paniconexit0".to_string()];
+    // Where go test puts them: the counters in the sandbox's temp dir,
+    // the binary's own profile an output of its run.
+    if cover {
+        args.push(format!("-test.gocoverdir={}/tmp", crate::plan::SB));
+    }
+    args.push(format!("-test.timeout={timeout}"));
+    if cover {
+        args.push(format!(
+            "-test.coverprofile={}/{}",
+            crate::plan::SB,
+            crate::plan::COVER_PROFILE
+        ));
+    }
     let flag = |name: &str, v: &Option<String>| v.as_ref().map(|v| format!("-test.{name}={v}"));
     // -json reads the binary's framing, marked for test2json.
     let framed = t.json || t.junit.is_some();
@@ -260,6 +275,21 @@ pub fn test_options(t: &args::TestArgs) -> Result<crate::plan::TestOptions, Fail
         junit: t.junit.clone(),
         exec: t.exec.as_ref().map(|e| which(e)),
         vet: vet_checks(t.vet.as_deref())?,
+        cover: cover_options(t),
+    })
+}
+
+/// -cover, -covermode and -coverprofile (either of the last two implies
+/// the first, as in go test).
+fn cover_options(t: &args::TestArgs) -> Option<crate::plan::CoverOptions> {
+    if !t.build.go.cover && t.covermode.is_none() && t.coverprofile.is_none() {
+        return None;
+    }
+    Some(crate::plan::CoverOptions {
+        spec: crate::discover::cover::CoverSpec {
+            mode: t.covermode.clone().unwrap_or_else(|| "set".into()),
+        },
+        profile: t.coverprofile.clone(),
     })
 }
 
@@ -298,6 +328,24 @@ impl Settings {
         if let Some(why) = refused(&build.go) {
             return Err(Failure::Usage(why));
         }
+        Settings::resolve_checked(cli, build)
+    }
+
+    /// `gobuildr test`: its options (-cover is a test flag there) too.
+    pub fn resolve_test(cli: &args::Cli, t: &args::TestArgs) -> Result<Settings, Failure> {
+        let go = args::GoBuildArgs {
+            cover: false,
+            ..t.build.go.clone()
+        };
+        if let Some(why) = refused(&go) {
+            return Err(Failure::Usage(why));
+        }
+        let mut settings = Settings::resolve_checked(cli, &t.build)?;
+        settings.test = Some(test_options(t)?);
+        Ok(settings)
+    }
+
+    fn resolve_checked(cli: &args::Cli, build: &args::BuildArgs) -> Result<Settings, Failure> {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let start_dir = match &cli.dir {
             Some(d) => cwd.join(d),

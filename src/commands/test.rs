@@ -7,12 +7,16 @@ use std::time::Instant;
 
 use crate::cli::Settings;
 use crate::failure::Failure;
-use crate::pipeline::prepare;
-use crate::plan::TestTarget;
-use crate::report::test2json::{self, Converter, Event};
+use crate::pipeline::{prepare, Prepared};
+use crate::plan::ActionKind;
+use crate::plan::{CoverOptions, TestOptions, TestTarget, COVER_PROFILE};
+use crate::report::go_header;
+use crate::report::test2json::{self, BuildEvent, Converter, Event};
 use crate::report::TestSummary;
 use crate::schedule::{Outcome, Run};
 use std::collections::BTreeMap;
+
+use petgraph::graph::NodeIndex;
 
 /// A package's verdict for the summary.
 fn summary_of(run: &Run, t: &TestTarget) -> TestSummary {
@@ -33,8 +37,66 @@ fn summary_of(run: &Run, t: &TestTarget) -> TestSummary {
     }
 }
 
+/// What go test appends to a passing package's line under -cover: the
+/// binary's own `coverage: ...` line.
+fn coverage_suffix(output: &str, opts: &TestOptions) -> String {
+    if opts.cover.is_none() {
+        return String::new();
+    }
+    output
+        .lines()
+        .find_map(|l| l.split_once("coverage: ").map(|(_, rest)| rest))
+        .map(|rest| format!("\tcoverage: {rest}"))
+        .unwrap_or_default()
+}
+
+/// How the packages are reported: the options, and under -cover each
+/// profile an action wrote (by action).
+struct View<'a> {
+    opts: &'a TestOptions,
+    profiles: BTreeMap<NodeIndex, String>,
+}
+
+impl View<'_> {
+    /// Reads the profile each test run (and each report of a package with
+    /// no tests) wrote.
+    fn read_profiles(&mut self, p: &Prepared, run: &Run) -> Result<(), Failure> {
+        for node in p
+            .plan
+            .tests
+            .iter()
+            .flat_map(|t| t.run.iter().chain(&t.coverage))
+        {
+            let rec = &run.records[node.index()];
+            for o in rec.outputs.iter().filter(|o| o.name == COVER_PROFILE) {
+                let blob = p.cache.blob_path(&o.digest);
+                let text = std::fs::read_to_string(&blob)
+                    .map_err(|e| Failure::Environment(format!("{}: {e}", blob.display())))?;
+                self.profiles.insert(*node, text);
+            }
+        }
+        Ok(())
+    }
+
+    /// A package with no tests: under -cover, its share of statements
+    /// covered (none) from its profile, when it has statements.
+    fn untested_line(&self, t: &TestTarget) -> String {
+        let blocks = t
+            .coverage
+            .and_then(|n| self.profiles.get(&n))
+            .map_or(0, |p| p.lines().skip(1).count());
+        if blocks == 0 {
+            format!("?   \t{}\t[no test files]\n", t.package)
+        } else {
+            format!("\t{}\t\tcoverage: 0.0% of statements\n", t.package)
+        }
+    }
+}
+
 /// go test's line for one package, after the test output it shows.
-fn report(run: &Run, t: &TestTarget, verbose: bool) -> (bool, String) {
+fn report(run: &Run, t: &TestTarget, view: &View) -> (bool, String) {
+    let opts = view.opts;
+    let verbose = opts.verbose;
     if t.build_only {
         return (
             true,
@@ -45,7 +107,7 @@ fn report(run: &Run, t: &TestTarget, verbose: bool) -> (bool, String) {
         );
     }
     let Some(node) = t.run else {
-        return (true, format!("?   \t{}\t[no test files]\n", t.package));
+        return (true, view.untested_line(t));
     };
     let rec = &run.records[node.index()];
     let shown = |text: &str| -> String {
@@ -62,7 +124,8 @@ fn report(run: &Run, t: &TestTarget, verbose: bool) -> (bool, String) {
             } else {
                 String::new()
             };
-            (true, format!("{out}ok  \t{}\t(cached)\n", t.package))
+            let cov = coverage_suffix(&rec.output, opts);
+            (true, format!("{out}ok  \t{}\t(cached){cov}\n", t.package))
         }
         Outcome::Executed => {
             let out = if verbose {
@@ -70,9 +133,10 @@ fn report(run: &Run, t: &TestTarget, verbose: bool) -> (bool, String) {
             } else {
                 String::new()
             };
+            let cov = coverage_suffix(&rec.output, opts);
             (
                 true,
-                format!("{out}ok  \t{}\t{:.3}s\n", t.package, rec.seconds),
+                format!("{out}ok  \t{}\t{:.3}s{cov}\n", t.package, rec.seconds),
             )
         }
         Outcome::Failed if rec.key.is_some() => (
@@ -89,20 +153,22 @@ fn report(run: &Run, t: &TestTarget, verbose: bool) -> (bool, String) {
 }
 
 /// go test -json's events for one package.
-fn json_events(run: &Run, t: &TestTarget) -> Vec<Event> {
+fn json_events(run: &Run, t: &TestTarget, view: &View, failed: Option<String>) -> Vec<Event> {
     let c = Converter::new(&t.package, test2json::now);
     let Some(node) = t.run else {
-        return c.finish(&report(run, t, false).1, "skip", 0.0);
+        return c.finish(&report(run, t, view).1, "skip", 0.0);
     };
     let rec = &run.records[node.index()];
+    let cov = coverage_suffix(&rec.output, view.opts);
     let (word, tail, action) = match rec.outcome {
-        Outcome::Cached => ("ok  ", "(cached)".to_string(), "pass"),
-        Outcome::Executed => ("ok  ", format!("{:.3}s", rec.seconds), "pass"),
+        Outcome::Cached => ("ok  ", format!("(cached){cov}"), "pass"),
+        Outcome::Executed => ("ok  ", format!("{:.3}s{cov}", rec.seconds), "pass"),
         // A key: the binary ran (and failed), as opposed to not being built.
         Outcome::Failed if rec.key.is_some() => ("FAIL", format!("{:.3}s", rec.seconds), "fail"),
         _ => {
             let line = format!("FAIL\t{} [build failed]\n", t.package);
-            return c.build_failed(&line, &format!("{0} [{0}.test]", t.package));
+            let failed = failed.unwrap_or_else(|| format!("{0} [{0}.test]", t.package));
+            return c.build_failed(&line, &failed);
         }
     };
     let mut c = c;
@@ -130,6 +196,88 @@ fn framed_text(events: &[Event], passed: bool, verbose: bool) -> String {
     }
 }
 
+/// -coverprofile: every package's profile in one file, under one mode
+/// line, as go test merges them.
+fn write_profile(view: &View, tests: &[&TestTarget], cover: &CoverOptions) -> Result<(), Failure> {
+    let Some(path) = &cover.profile else {
+        return Ok(());
+    };
+    let mut text = format!("mode: {}\n", cover.spec.mode);
+    for node in tests.iter().flat_map(|t| t.run.or(t.coverage)) {
+        if let Some(profile) = view.profiles.get(&node) {
+            text.extend(profile.lines().skip(1).map(|l| format!("{l}\n")));
+        }
+    }
+    crate::fsutil::write_atomic(path, text.as_bytes())?;
+    Ok(())
+}
+
+/// go test -json's build events: every failed build action's output,
+/// under go's header, then its failure.
+fn build_events(p: &Prepared, run: &Run) -> Vec<BuildEvent> {
+    let mut out = Vec::new();
+    for node in p.plan.graph.node_indices() {
+        let (action, rec) = (&p.plan.graph[node], &run.records[node.index()]);
+        if action.kind != ActionKind::TestRun && matches!(rec.outcome, Outcome::Failed) {
+            let text = format!("{}{}", go_header(action), rec.output);
+            out.extend(test2json::build_failure(&action.package, &text));
+        }
+    }
+    out
+}
+
+/// The package whose build kept a test binary from being built: the first
+/// failed action among the run's inputs, transitively.
+fn failed_build(p: &Prepared, run: &Run, node: NodeIndex) -> Option<String> {
+    let graph = &p.plan.graph;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![node];
+    while let Some(n) = todo.pop() {
+        for dep in graph.neighbors_directed(n, petgraph::Direction::Incoming) {
+            if seen.insert(dep) {
+                todo.push(dep);
+            }
+        }
+    }
+    seen.into_iter()
+        .find(|n| matches!(run.records[n.index()].outcome, Outcome::Failed))
+        .map(|n| graph[n].package.clone())
+}
+
+/// Prints each package's report (text, or -json events), and returns
+/// whether all passed, and the events for --junit.
+fn print_reports(p: &Prepared, run: &Run, tests: &[&TestTarget], view: &View) -> (bool, Suites) {
+    let opts = view.opts;
+    let mut ok = true;
+    let mut suites = Vec::new();
+    if opts.json {
+        for e in build_events(p, run) {
+            println!("{}", serde_json::to_string(&e).unwrap_or_default());
+        }
+    }
+    for t in tests {
+        let (passed, text) = report(run, t, view);
+        ok &= passed;
+        if !opts.framed() {
+            print!("{text}");
+            continue;
+        }
+        let failed = t.run.and_then(|n| failed_build(p, run, n));
+        let events = json_events(run, t, view, failed);
+        if opts.json {
+            for e in &events {
+                println!("{}", serde_json::to_string(e).unwrap_or_default());
+            }
+        } else {
+            print!("{}", framed_text(&events, passed, opts.verbose));
+        }
+        suites.push((t.package.clone(), t.platform.to_string(), events));
+    }
+    (ok, suites)
+}
+
+type Suites = Vec<(String, String, Vec<Event>)>;
+
 pub fn test(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Failure> {
     let start = Instant::now();
     let p = prepare(settings, start)?;
@@ -142,24 +290,16 @@ pub fn test(settings: &Settings, interrupt: &Arc<AtomicBool>) -> Result<(), Fail
         (&a.package, a.platform.to_string()).cmp(&(&b.package, b.platform.to_string()))
     });
     let opts = settings.test.clone().unwrap_or_default();
-    let mut ok = true;
-    let mut suites = Vec::new();
-    for t in &tests {
-        let (passed, text) = report(&run, t, opts.verbose);
-        ok &= passed;
-        if !opts.framed() {
-            print!("{text}");
-            continue;
-        }
-        let events = json_events(&run, t);
-        if opts.json {
-            for e in &events {
-                println!("{}", serde_json::to_string(e).unwrap_or_default());
-            }
-        } else {
-            print!("{}", framed_text(&events, passed, opts.verbose));
-        }
-        suites.push((t.package.clone(), t.platform.to_string(), events));
+    let mut view = View {
+        opts: &opts,
+        profiles: BTreeMap::new(),
+    };
+    if opts.cover.is_some() {
+        view.read_profiles(&p, &run)?;
+    }
+    let (ok, suites) = print_reports(&p, &run, &tests, &view);
+    if let Some(cover) = &opts.cover {
+        write_profile(&view, &tests, cover)?;
     }
     if let Some(path) = &opts.junit {
         let xml = crate::report::junit::xml(&suites).map_err(Failure::Environment)?;

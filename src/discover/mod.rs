@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod cover;
+
 use crate::cache::Cache;
 use crate::digest::{kind, Digest, KeyEncoder};
 use crate::goflags::BuildFlags;
@@ -273,6 +275,8 @@ pub struct Request<'a> {
     pub dirs: &'a BTreeSet<String>,
     /// `go list -test`: test variants and test mains too.
     pub test: bool,
+    /// `gobuildr test -cover`: the test mains register coverage.
+    pub cover: Option<&'a cover::CoverSpec>,
 }
 
 /// The digest of everything `go list` reads from the workspace: every file
@@ -441,7 +445,7 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
     // A test main depends on the test functions' names, which the
     // header-only tree digest does not see: go list runs every time.
     if req.test {
-        return Ok(graph(req, with_testmains(go_list(req)?)?));
+        return Ok(graph(req, with_testmains(go_list(req)?, req.cover)?));
     }
     let list = match cached(req) {
         Some(g) => return Ok(g),
@@ -474,7 +478,11 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
 }
 
 /// Reads each test main go list generated, and names it `_testmain.go`.
-fn with_testmains(mut list: Vec<Package>) -> Result<Vec<Package>, DiscoverError> {
+fn with_testmains(
+    mut list: Vec<Package>,
+    cover: Option<&cover::CoverSpec>,
+) -> Result<Vec<Package>, DiscoverError> {
+    let all = cover.map(|_| list.clone()).unwrap_or_default();
     for p in list
         .iter_mut()
         .filter(|p| p.is_main() && p.import_path.ends_with(".test"))
@@ -486,7 +494,14 @@ fn with_testmains(mut list: Vec<Package>) -> Result<Vec<Package>, DiscoverError>
             platform: format!("the test main of {}", p.import_path),
             msg: format!("{file}: {e}"),
         })?;
-        p.testmain = Some(text);
+        p.testmain = Some(match cover {
+            Some(spec) => {
+                cover::add_runtime(p, &all);
+                let tested = p.import_path.trim_end_matches(".test");
+                cover::register(&text, tested, spec)
+            }
+            None => text,
+        });
         p.go_files = vec![TESTMAIN.to_string()];
     }
     Ok(list)
@@ -529,6 +544,9 @@ fn go_list(req: &Request) -> Result<Vec<Package>, DiscoverError> {
             format!("./{d}")
         }
     }));
+    if req.cover.is_some() {
+        cmd.args(cover::RUNTIME).arg(cover::COVDATA);
+    }
     let out = crate::process::output(&mut cmd).map_err(|e| DiscoverError::Spawn {
         platform: platform.clone(),
         msg: e.to_string(),

@@ -176,6 +176,11 @@ fn discover_platforms(
             flags,
             dirs: &dirs,
             test: settings.test.is_some(),
+            cover: settings
+                .test
+                .as_ref()
+                .and_then(|t| t.cover.as_ref())
+                .map(|c| &c.spec),
         })
         .collect();
     if !vendored(ws) && requests.iter().any(|r| discover::cached(r).is_none()) {

@@ -20,6 +20,11 @@ pub enum ActionKind {
     Pack,
     Link,
     Preprofile,
+    /// go test -cover's instrumentation of a package's files.
+    Cover,
+    /// go test -cover's profile of a package with no tests.
+    #[serde(rename = "covdata")]
+    CovData,
     /// go test's vet of a package (facts, and for the packages under test
     /// the report).
     Vet,
@@ -37,6 +42,8 @@ impl fmt::Display for ActionKind {
             ActionKind::Pack => "pack",
             ActionKind::Link => "link",
             ActionKind::Preprofile => "preprofile",
+            ActionKind::Cover => "cover",
+            ActionKind::CovData => "covdata",
             ActionKind::Vet => "vet",
             ActionKind::TestRun => "test",
         })
@@ -52,6 +59,7 @@ impl ActionKind {
             ActionKind::Pack => "pack.toml",
             ActionKind::Link => "link.toml",
             ActionKind::Preprofile => "pgo.toml",
+            ActionKind::Cover | ActionKind::CovData => "cover.toml",
             ActionKind::Vet => "vet.toml",
             ActionKind::TestRun => "test.toml",
         }

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use petgraph::graph::NodeIndex;
 
 use super::action::{output_input, packagefile};
+use super::cover::COVERAGECFG;
 use super::planner::{codegen, PackageCx, Planner};
 use super::{
     Action, ActionKind, Input, PlanError, Source, EXPORT, GOROOT, LINKOBJ, PREPROFILE, SB, TOOLDIR,
@@ -27,7 +28,12 @@ impl Planner<'_> {
     }
 
     /// compile's flags up to `-importcfg`, in go build's order.
-    fn compile_flags(&self, pkg: &Package, pkgpath: &str, trimpath: &str) -> Vec<String> {
+    pub(super) fn compile_flags(
+        &self,
+        pkg: &Package,
+        pkgpath: &str,
+        trimpath: &str,
+    ) -> Vec<String> {
         let r = rules();
         let platform = &self.graph.platform;
         let mut argv = vec![
@@ -83,11 +89,21 @@ impl Planner<'_> {
     /// The importcfg naming each import's export data, and those archives.
     fn importcfg(&self, pkg: &Package, inputs: &mut Vec<Input>) {
         let mut cfg = String::from("# import config\n");
-        let imports: BTreeSet<&String> = pkg
+        let mut imports: BTreeSet<&String> = pkg
             .imports
             .iter()
             .filter(|i| *i != "unsafe" && *i != "C")
             .collect();
+        // What the cover tool's output imports: sync/atomic for atomic
+        // counters, runtime/coverage in a main package.
+        let (atomic, runtime) = ("sync/atomic".to_string(), "runtime/coverage".to_string());
+        let mode = self.cover_mode(pkg);
+        if mode.as_deref() == Some("atomic") && pkg.import_path != atomic {
+            imports.insert(&atomic);
+        }
+        if mode.is_some() && pkg.is_main() {
+            imports.insert(&runtime);
+        }
         // A test variant's map (`p` → `p [p.test]`) is go list's naming,
         // not an importmap: the tools see the variant as `p`.
         for (from, to) in &pkg.import_map {
@@ -107,6 +123,19 @@ impl Planner<'_> {
         });
     }
 
+    /// A Go file of the package as compile and cover read it: the test
+    /// main's text is generated.
+    pub(super) fn go_file(&self, cx: &PackageCx, f: &str) -> Result<Input, PlanError> {
+        Ok(match &cx.pkg.testmain {
+            Some(text) => Input {
+                at: cx.layout.at(f),
+                source: Source::Generated(text.clone().into_bytes()),
+                writable: false,
+            },
+            None => self.src_input(cx.pkg, &cx.layout, f)?,
+        })
+    }
+
     /// The compile action: export data and link object, and go_asm.h for
     /// the package's assembly.
     pub(super) fn plan_compile(
@@ -115,8 +144,11 @@ impl Planner<'_> {
         symabis: Option<NodeIndex>,
     ) -> Result<NodeIndex, PlanError> {
         let (pkg, layout, base) = (cx.pkg, &cx.layout, &cx.base);
-        let (pkgpath, trimpath) = (&cx.pkgpath, &cx.trimpath);
-        let mut argv = self.compile_flags(pkg, pkgpath, trimpath);
+        let cover = self.plan_cover(cx)?;
+        let mut argv = match &cover {
+            Some(step) => step.compile_flags(self, cx),
+            None => self.compile_flags(pkg, &cx.pkgpath, &cx.trimpath),
+        };
         let mut inputs = Vec::new();
         if let Some(node) = symabis {
             inputs.push(output_input("obj/symabis", node, "obj/symabis"));
@@ -132,16 +164,19 @@ impl Planner<'_> {
             argv.extend(["-asmhdr".into(), format!("{SB}/obj/go_asm.h")]);
             outputs.push("obj/go_asm.h".into());
         }
+        let mut sources = cover.as_ref().map(|c| c.fixed_inputs()).unwrap_or_default();
         for f in &pkg.go_files {
-            argv.push(format!("{SB}/{}", layout.at(f)));
-            inputs.push(match &pkg.testmain {
-                Some(text) => Input {
-                    at: layout.at(f),
-                    source: Source::Generated(text.clone().into_bytes()),
-                    writable: false,
-                },
-                None => self.src_input(pkg, layout, f)?,
+            sources.push(match cover.as_ref().and_then(|c| c.copy_of(f)) {
+                Some(copy) => copy,
+                None => self.go_file(cx, f)?,
             });
+        }
+        for s in sources {
+            // The configuration is a flag's value, not a file to compile.
+            if s.at != COVERAGECFG {
+                argv.push(format!("{SB}/{}", s.at));
+            }
+            inputs.push(s);
         }
         let action = base.action(ActionKind::Compile, argv, inputs, outputs);
         Ok(self.add(Action {

@@ -122,6 +122,12 @@ pub(super) fn plan_root(
 ) -> Result<(), super::PlanError> {
     let graph = planner.graph;
     let pkg = &graph.packages[&r.import_path];
+    // Under gobuildr test, a root that is no test main is a package with
+    // no tests that -cover reports.
+    if planner.req.tests.is_some() && !r.import_path.ends_with(".test") {
+        planner.plan_coverage_report(pkg);
+        return Ok(());
+    }
     if !pkg.is_main() {
         planner.plan.libraries += 1;
         return Ok(());

@@ -13,6 +13,7 @@ mod asm;
 pub mod buildinfo;
 mod check;
 mod compile;
+mod cover;
 mod embed;
 mod includes;
 mod keys;
@@ -138,11 +139,13 @@ const EXPORT: &str = "obj/export.a";
 const LINKOBJ: &str = "obj/_pkg_.a";
 /// The preprocessed PGO profile.
 const PREPROFILE: &str = "obj/pgo.preprofile";
+/// A covered test binary's profile (`-test.coverprofile`).
+pub const COVER_PROFILE: &str = "obj/cover.out";
 
 /// Adds one platform's packages and links to the plan. Roots are grouped
 /// by profile: each group's packages are planned once, compiled with its
 /// profile (go build splits the package graph the same way).
-pub use testrun::{TestOptions, TestTarget};
+pub use testrun::{CoverOptions, TestOptions, TestTarget};
 pub use vet::VetChecks;
 
 pub fn plan_platform(
@@ -151,9 +154,13 @@ pub fn plan_platform(
     graph: &PackageGraph,
     roots: &[Root],
 ) -> Result<(), PlanError> {
+    // -cover reports packages with no tests through covdata, which runs
+    // here: only for a platform this host runs.
+    let cover = req.tests.is_some_and(|t| t.cover.is_some());
+    let meta = cover && testrun::runs_on_host(req.toolchain, &graph.platform);
     let test_roots;
     let roots = if req.tests.is_some() {
-        test_roots = testrun::test_roots(plan, graph, roots);
+        test_roots = testrun::test_roots(plan, graph, roots, meta);
         &test_roots[..]
     } else {
         roots
@@ -168,6 +175,9 @@ pub fn plan_platform(
             plan,
             archives: HashMap::new(),
             vets: HashMap::new(),
+            covered: testrun::covered(graph, group.iter().copied()),
+            cover_runs: HashMap::new(),
+            covdata: None,
             roots: &cmdline,
             profile: None,
         };
@@ -175,13 +185,14 @@ pub fn plan_platform(
             let display = display_rel(req.root, file);
             planner.profile = Some(planner.plan_preprofile(file, &display)?);
         }
-        let needed = closure(graph, group.iter().map(|r| &r.import_path));
-        let names: Vec<&String> = graph
-            .order
-            .iter()
-            .filter(|n| needed.contains(n) && !skip.contains(*n) && *n != "unsafe")
-            .collect();
+        let reports = planner.covered.values().any(|meta| *meta);
+        let roots: Vec<&String> = group.iter().map(|r| &r.import_path).collect();
+        let names = group_packages(graph, &roots, &skip, cover, reports);
         planner.plan_packages(&names)?;
+        let covdata = crate::discover::cover::COVDATA;
+        if let Some(pkg) = graph.packages.get(covdata).filter(|_| reports) {
+            planner.covdata = Some(planner.plan_link(pkg, "", None));
+        }
         let pgo_name = profile
             .as_ref()
             .and_then(|p| p.file_name())
@@ -191,6 +202,43 @@ pub fn plan_platform(
         }
     }
     Ok(())
+}
+
+/// The packages a group of roots needs, in planning order: under -cover,
+/// first what instrumented code imports (go list saw no such imports, so
+/// its order does not put them first), and covdata's packages when it
+/// reports packages with no tests.
+fn group_packages<'g>(
+    graph: &'g PackageGraph,
+    roots: &[&'g String],
+    skip: &BTreeSet<String>,
+    cover: bool,
+    reports: bool,
+) -> Vec<&'g String> {
+    use crate::discover::cover::{COVDATA, RUNTIME};
+    let names = |set: &BTreeSet<&String>| -> Vec<&'g String> {
+        graph
+            .order
+            .iter()
+            .filter(|n| set.contains(n) && !skip.contains(*n) && *n != "unsafe")
+            .collect()
+    };
+    let extra: Vec<String> = RUNTIME
+        .iter()
+        .filter(|_| cover)
+        .chain(std::iter::once(&COVDATA).filter(|_| reports))
+        .map(|s| s.to_string())
+        .collect();
+    let first = closure(
+        graph,
+        extra
+            .iter()
+            .filter_map(|e| graph.packages.get_key_value(e).map(|(k, _)| k)),
+    );
+    let rest = closure(graph, roots.iter().copied());
+    let mut out = names(&first);
+    out.extend(names(&rest).into_iter().filter(|n| !first.contains(n)));
+    out
 }
 
 /// The packages `roots` import, transitively, and the roots. Walked by

@@ -7,7 +7,7 @@
 //! `defaults, forced, -asmflags, variant defines`; link `defaults,
 //! -buildmode, -buildid, stamps, -ldflags, -extld`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use petgraph::graph::NodeIndex;
 
@@ -43,6 +43,12 @@ pub(super) struct Planner<'a> {
     pub archives: HashMap<String, Archive>,
     /// Each package's vet (and whether it reports), once planned.
     pub vets: HashMap<(String, bool), NodeIndex>,
+    /// `-cover`: the packages instrumented (and whether each writes its
+    /// meta-data for a report of its own), their cover runs, and the
+    /// covdata tool that reports packages with no tests.
+    pub covered: BTreeMap<String, bool>,
+    pub cover_runs: HashMap<String, NodeIndex>,
+    pub covdata: Option<NodeIndex>,
     /// The packages the request names (go's command-line packages).
     pub roots: &'a BTreeSet<String>,
     /// The preprocessed profile this group compiles with.

@@ -4,6 +4,8 @@
 //! staged by content (its files and testdata/), so its result is cached
 //! by what it reads and never by a modification time.
 
+use std::collections::BTreeMap;
+
 use petgraph::graph::NodeIndex;
 
 use super::action::output_input;
@@ -32,6 +34,16 @@ pub struct TestOptions {
     pub exec: Option<std::path::PathBuf>,
     /// `-vet`: the analysers vet runs before each binary.
     pub vet: super::VetChecks,
+    /// `-cover`: coverage of the packages under test.
+    pub cover: Option<CoverOptions>,
+}
+
+/// `-cover`, `-covermode`, `-coverprofile`.
+#[derive(Debug, Clone)]
+pub struct CoverOptions {
+    pub spec: crate::discover::cover::CoverSpec,
+    /// Where the merged profile goes.
+    pub profile: Option<std::path::PathBuf>,
 }
 
 /// One selected package's test run on one platform.
@@ -46,11 +58,19 @@ pub struct TestTarget {
     /// Linked but not run: the platform is not this host's and no `-exec`
     /// program was given.
     pub build_only: bool,
+    /// `-cover` of a package with no tests: the action writing its
+    /// profile (every block unrun), from its instrumentation's meta-data.
+    pub coverage: Option<NodeIndex>,
 }
 
 /// The test mains of the roots that have tests; the others are recorded
-/// as having none.
-pub(super) fn test_roots(plan: &mut Plan, graph: &PackageGraph, roots: &[Root]) -> Vec<Root> {
+/// as having none, and stay roots when `-cover` reports them (`meta`).
+pub(super) fn test_roots(
+    plan: &mut Plan,
+    graph: &PackageGraph,
+    roots: &[Root],
+    meta: bool,
+) -> Vec<Root> {
     let mut out = Vec::new();
     // go list -test names the variants and test mains too: only the
     // packages themselves are roots.
@@ -75,10 +95,47 @@ pub(super) fn test_roots(plan: &mut Plan, graph: &PackageGraph, roots: &[Root]) 
                 platform: graph.platform.clone(),
                 run: None,
                 build_only: false,
+                coverage: None,
             });
+            if meta {
+                out.push(Root {
+                    import_path: r.import_path.clone(),
+                    dir: r.dir.clone(),
+                    explicit: r.explicit,
+                });
+            }
         }
     }
     out
+}
+
+/// The packages `-cover` instruments, each with whether it writes its
+/// meta-data for a report of its own: each tested package with its
+/// internal tests (`p [p.test]`, or `p` when it has none), and each
+/// selected package with no tests, as go test does.
+pub(super) fn covered<'r>(
+    graph: &PackageGraph,
+    roots: impl Iterator<Item = &'r Root>,
+) -> BTreeMap<String, bool> {
+    roots
+        .map(|r| match r.import_path.strip_suffix(".test") {
+            Some(p) => {
+                let variant = format!("{p} [{}]", test_main_of(p));
+                if graph.packages.contains_key(&variant) {
+                    (variant, false)
+                } else {
+                    (p.to_string(), false)
+                }
+            }
+            None => (r.import_path.clone(), true),
+        })
+        .collect()
+}
+
+/// Whether this host runs `platform`'s binaries (386 ones on amd64 too).
+pub(super) fn runs_on_host(toolchain: &crate::toolchain::Toolchain, p: &Platform) -> bool {
+    let (os, arch) = (&toolchain.host_os, &toolchain.host_arch);
+    p.goos == *os && (p.goarch == *arch || (p.goarch == "386" && arch == "amd64"))
 }
 
 /// Every regular file of `dir`, and of `dir/testdata` recursively, as
@@ -111,13 +168,6 @@ impl TestOptions {
 }
 
 impl Planner<'_> {
-    /// This host runs the platform's binaries (386 ones on amd64 too).
-    fn runs_here(&self) -> bool {
-        let p = &self.graph.platform;
-        let (os, arch) = (&self.req.toolchain.host_os, &self.req.toolchain.host_arch);
-        p.goos == *os && (p.goarch == *arch || (p.goarch == "386" && arch == "amd64"))
-    }
-
     /// The test binary, and the package directory's files and testdata
     /// by content.
     fn run_inputs(&mut self, pkg: &Package, link: NodeIndex) -> Result<Vec<Input>, PlanError> {
@@ -161,7 +211,8 @@ impl Planner<'_> {
             return Ok(());
         };
         let platform = self.graph.platform.clone();
-        let build_only = !self.runs_here() && opts.exec.is_none();
+        let build_only =
+            !runs_on_host(self.req.toolchain, &self.graph.platform) && opts.exec.is_none();
         let run = if build_only {
             None
         } else {
@@ -169,28 +220,35 @@ impl Planner<'_> {
             argv.push(format!("{SB}/{TEST_BINARY}"));
             argv.extend(opts.args.iter().cloned());
             let inputs = self.run_inputs(pkg, link)?;
-            Some(self.add(Action {
-                kind: ActionKind::TestRun,
-                package: package.clone(),
-                platform: platform.clone(),
-                argv,
-                env: self.tool_env(GOROOT),
-                inputs,
-                outputs: Vec::new(),
-                src_display: if dir.is_empty() {
-                    String::new()
-                } else {
-                    format!("{dir}/")
-                },
-                src_link: None,
-                module: None,
-            }))
+            Some(
+                self.add(Action {
+                    kind: ActionKind::TestRun,
+                    package: package.clone(),
+                    platform: platform.clone(),
+                    argv,
+                    env: self.tool_env(GOROOT),
+                    inputs,
+                    outputs: opts
+                        .cover
+                        .iter()
+                        .map(|_| super::COVER_PROFILE.to_string())
+                        .collect(),
+                    src_display: if dir.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{dir}/")
+                    },
+                    src_link: None,
+                    module: None,
+                }),
+            )
         };
         self.plan.tests.push(TestTarget {
             package,
             platform,
             run,
             build_only,
+            coverage: None,
         });
         Ok(())
     }

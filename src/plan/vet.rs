@@ -114,18 +114,15 @@ impl Planner<'_> {
         Ok(node)
     }
 
-    fn add_vet(
-        &mut self,
+    /// vet.cfg's view of the imports: how source names them, their export
+    /// data and facts (staged), and which are the standard library's.
+    fn vet_imports(
+        &self,
         pkg: &Package,
-        report: bool,
         facts: &[(&Package, NodeIndex)],
-    ) -> Result<NodeIndex, PlanError> {
-        let cx = self.package_cx(pkg)?;
-        let mut cfg = self.vet_config(pkg, report);
-        // After the package's own compile, as in go: a package that does
-        // not compile is not vetted (the compiler's errors say it all).
-        let mut inputs = vec![self.archive_input(&pkg.import_path, false)];
-        inputs[0].at = "obj/self.a".into();
+        cfg: &mut VetConfig,
+        inputs: &mut Vec<Input>,
+    ) {
         for imp in pkg
             .imports
             .iter()
@@ -148,6 +145,21 @@ impl Planner<'_> {
                 cfg.standard.insert(tool.into(), true);
             }
         }
+    }
+
+    fn add_vet(
+        &mut self,
+        pkg: &Package,
+        report: bool,
+        facts: &[(&Package, NodeIndex)],
+    ) -> Result<NodeIndex, PlanError> {
+        let cx = self.package_cx(pkg)?;
+        let mut cfg = self.vet_config(pkg, report);
+        // After the package's own compile, as in go: a package that does
+        // not compile is not vetted (the compiler's errors say it all).
+        let mut inputs = vec![self.archive_input(&pkg.import_path, false)];
+        inputs[0].at = "obj/self.a".into();
+        self.vet_imports(pkg, facts, &mut cfg, &mut inputs);
         let files = |names: &[String]| -> Vec<String> {
             names
                 .iter()

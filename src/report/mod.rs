@@ -132,7 +132,7 @@ impl Observer for Progress<'_> {
 /// The lines go prints above a failed tool's output: `# p [p.test]` for a
 /// compile; for vet, which go describes by the path the tools see, that
 /// path and, for a test variant, the path again in brackets.
-fn go_header(action: &crate::plan::Action) -> String {
+pub fn go_header(action: &crate::plan::Action) -> String {
     let tool = crate::discover::tool_path(&action.package);
     match action.kind {
         ActionKind::Vet if tool != action.package => format!("# {tool}\n# [{tool}]\n"),

@@ -27,6 +27,33 @@ pub struct Event {
     pub failed_build: Option<String>,
 }
 
+/// A build's event under go test -json (go build -json's shape): a line
+/// of a failed action's output, or its failure.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BuildEvent {
+    pub import_path: String,
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+/// The events of a failed build action: its text line by line (with
+/// go's header), then `build-fail`.
+pub fn build_failure(import_path: &str, text: &str) -> Vec<BuildEvent> {
+    let event = |action, output| BuildEvent {
+        import_path: import_path.to_string(),
+        action,
+        output,
+    };
+    let mut out: Vec<BuildEvent> = text
+        .split_inclusive('\n')
+        .map(|l| event("build-output", Some(l.to_string())))
+        .collect();
+    out.push(event("build-fail", None));
+    out
+}
+
 /// Seconds as go's encoding/json writes a float64: `0`, `0.005`.
 pub fn seconds(s: f64) -> serde_json::Number {
     let ms = (s * 1000.0).round() / 1000.0;

@@ -515,3 +515,30 @@ fn blob_corrupted_behind_the_stat_cache_is_never_published() {
         (path, sha, blake3)
     );
 }
+
+/// A workspace of libraries only, built twice: the second build plans
+/// from the discovery cache (which keeps no dependency lists for
+/// libraries) and must still plan every import.
+#[test]
+fn a_library_only_workspace_builds_from_the_discovery_cache() {
+    let ws = tempfile::tempdir_in(scratch()).unwrap();
+    write_files(
+        ws.path(),
+        &[
+            ("go.mod", "module example.com/libs\n\ngo 1.22\n"),
+            (
+                "a/a.go",
+                "package a\n\nimport \"fmt\"\n\nfunc Say() string { return fmt.Sprint(1) }\n",
+            ),
+            ("b/b_test.go", "package b\n"),
+        ],
+    );
+    let cache = tempfile::tempdir_in(scratch()).unwrap();
+    for _ in 0..2 {
+        let out = Gobuildr::new(ws.path())
+            .cache(cache.path())
+            .args(["build", "//..."])
+            .run();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+}

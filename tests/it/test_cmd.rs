@@ -378,3 +378,128 @@ fn another_platforms_tests_run_under_exec() {
         "arm64 under qemu as amd64 here"
     );
 }
+
+/// Test packages that do what a hermetic run must refuse, each alone in a
+/// package of test files only (go test runs those too).
+fn lay_out_escapes(root: &Path, target: &Path) {
+    let test = |name: &str, imports: &str, body: &str| {
+        format!("package {name}\n\nimport (\n{imports}\t\"testing\"\n)\n\n{body}\n")
+    };
+    write_files(
+        root,
+        &[
+            ("go.mod", "module example.com/esc\n\ngo 1.22\n"),
+            ("home/home_test.go", &test("home", "\t\"os\"\n", "func TestHome(t *testing.T) {\n\tif _, err := os.UserHomeDir(); err != nil {\n\t\tt.Fatal(err)\n\t}\n}")),
+            ("outside/outside_test.go", &test("outside", "\t\"os\"\n", &format!("func TestWrite(t *testing.T) {{\n\tif err := os.WriteFile({:?}, []byte(\"x\"), 0o644); err != nil {{\n\t\tt.Fatal(err)\n\t}}\n}}", target))),
+            ("inside/inside_test.go", &test("inside", "\t\"os\"\n\t\"path/filepath\"\n", "func TestWrite(t *testing.T) {\n\tif err := os.WriteFile(filepath.Join(t.TempDir(), \"f\"), nil, 0o644); err != nil {\n\t\tt.Fatal(err)\n\t}\n\tif err := os.WriteFile(\"golden.out\", nil, 0o644); err != nil {\n\t\tt.Fatal(err)\n\t}\n}")),
+            ("dial/dial_test.go", &test("dial", "\t\"net\"\n\t\"time\"\n", "func TestDial(t *testing.T) {\n\tc, err := net.DialTimeout(\"tcp\", \"192.0.2.1:80\", 5*time.Second)\n\tif err != nil {\n\t\tt.Fatal(err)\n\t}\n\tc.Close()\n}")),
+            ("hang/hang_test.go", &test("hang", "", "func TestHang(t *testing.T) {\n\tselect {}\n}")),
+        ],
+    );
+}
+
+#[test]
+fn tests_cannot_escape_their_sandbox_and_hangs_are_killed() {
+    let ws = tempfile::tempdir_in(scratch()).unwrap();
+    // Somewhere the user (and the test, as go test runs it) can write.
+    let target = ws.path().join("escaped");
+    lay_out_escapes(ws.path(), &target);
+    let out = Gobuildr::new(ws.path())
+        .args(["test", "-timeout", "3s", "//..."])
+        .run();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let v = verdicts(&text);
+    let word = |p: &str| v[&format!("example.com/esc/{p}")].0.clone();
+    assert_eq!(word("inside"), "ok", "{text}");
+    for p in ["home", "outside", "dial", "hang"] {
+        assert_eq!(word(p), "FAIL", "{p}: {text}");
+    }
+    assert!(text.contains("$HOME is not defined"), "{text}");
+    assert!(text.contains("network is unreachable"), "{text}");
+    assert!(text.contains("panic: test timed out after 3s"), "{text}");
+    assert!(text.contains("read-only file system"), "{text}");
+    assert!(!target.exists(), "a test wrote outside its sandbox");
+    // go test lets the same test write there: the refusal is the sandbox's.
+    let (code, _) = go_test(ws.path(), &["./outside"]);
+    assert_eq!(code, Some(0));
+    assert!(target.exists());
+}
+
+#[test]
+fn vet_fails_packages_as_go_test_does() {
+    let ws = tempfile::tempdir_in(scratch()).unwrap();
+    write_files(
+        ws.path(),
+        &[
+            ("go.mod", "module example.com/vt\n\ngo 1.22\n"),
+            ("p/p.go", "package p\n\nimport \"fmt\"\n\nfunc Say(s string) string { return fmt.Sprintf(\"%s\", s) }\n"),
+            ("p/p_test.go", "package p\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n)\n\nfunc TestSay(t *testing.T) {\n\tfmt.Printf(\"%d\\n\", \"x\")\n}\n"),
+            ("q/q_test.go", "package q_test\n\nimport (\n\t\"testing\"\n\n\t\"example.com/vt/p\"\n)\n\nfunc TestQ(t *testing.T) {\n\tif p.Say(\"a\") != \"a\" {\n\t\tt.Errorf(\"%d\", p.Say(\"a\"))\n\t}\n}\n"),
+            ("ok/ok.go", "package ok\n"),
+            ("ok/ok_test.go", "package ok\n\nimport \"testing\"\n\nfunc TestOK(t *testing.T) {}\n"),
+        ],
+    );
+    for args in [
+        vec!["./..."],
+        vec!["-vet=off", "./..."],
+        vec!["-vet=atomic", "./..."],
+    ] {
+        let (go_code, go_out) = go_test(ws.path(), &args);
+        let mut with_v = vec!["-v"];
+        with_v.extend(&args);
+        let out = Gobuildr::new(ws.path()).args(["test"]).args(&with_v).run();
+        let ours = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), go_code, "{args:?}\n{ours}");
+        assert_eq!(
+            verdicts(&ours),
+            verdicts(&go_out),
+            "{args:?}\n{ours}\n{go_out}"
+        );
+        if args.len() == 1 {
+            // go's report, header lines and all.
+            let err = stderr(&out);
+            for want in [
+                "# example.com/vt/p\n# [example.com/vt/p]\np/p_test.go:9:14: fmt.Printf format %d has arg \"x\" of wrong type string",
+                "# example.com/vt/q_test\n# [example.com/vt/q_test]\nq/q_test.go:11:13:",
+            ] {
+                assert!(err.contains(want), "{want}\n---\n{err}");
+            }
+        }
+    }
+    let out = Gobuildr::new(ws.path())
+        .args(["test", "-vet=nosuch", "./..."])
+        .run();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("\"nosuch\" is not an analyser"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A binary whose own -test.timeout alarm never starts (TestMain waits
+/// before m.Run) is stopped by go test's backstop: SIGQUIT a minute after
+/// the timeout, with go's line. Takes that minute.
+#[test]
+fn a_wedged_binary_is_killed_a_minute_after_its_timeout() {
+    let ws = tempfile::tempdir_in(scratch()).unwrap();
+    write_files(
+        ws.path(),
+        &[
+            ("go.mod", "module example.com/wedge\n\ngo 1.22\n"),
+            ("w/w_test.go", "package w\n\nimport (\n\t\"os\"\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestMain(m *testing.M) {\n\tfor {\n\t\ttime.Sleep(time.Hour)\n\t}\n\tos.Exit(m.Run())\n}\n\nfunc TestNothing(t *testing.T) {}\n"),
+        ],
+    );
+    let out = Gobuildr::new(ws.path())
+        .args(["test", "-timeout", "1s", "//..."])
+        .run();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "*** Test killed with quit: ran too long (1m1s).\nFAIL\texample.com/wedge/w\t"
+        ),
+        "{text}"
+    );
+}
