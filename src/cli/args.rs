@@ -100,6 +100,11 @@ pub struct TestArgs {
     /// Coverage counting: set, count or atomic (implies --cover).
     #[arg(long, value_parser = ["set", "count", "atomic"], value_name = "MODE")]
     pub covermode: Option<String>,
+    /// Instrument the packages matching these comma-separated patterns in
+    /// every test binary, in place of each package under test (implies
+    /// --cover).
+    #[arg(long, value_name = "PATTERNS")]
+    pub coverpkg: Option<String>,
     /// Write the coverage profile of every package to FILE, merged
     /// (implies --cover).
     #[arg(long, value_name = "FILE")]
@@ -247,8 +252,9 @@ pub struct GoBuildArgs {
 /// rewritten to gobuildr's double-dash ones, so a release script's flags can
 /// be pasted as they are.
 pub fn go_style(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    const VALUED: [&str; 18] = [
+    const VALUED: [&str; 19] = [
         "exec",
+        "coverpkg",
         "covermode",
         "coverprofile",
         "vet",

@@ -4,7 +4,7 @@
 
 pub mod args;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::failure::Failure;
 use crate::workspace::label::{Label, LabelError};
@@ -229,14 +229,14 @@ fn which(program: &std::path::Path) -> PathBuf {
 }
 
 /// go test's flags as the test binary takes them, in go test's order.
-fn test_options(t: &args::TestArgs) -> Result<crate::plan::TestOptions, Failure> {
+fn test_options(t: &args::TestArgs, cwd: &Path) -> Result<crate::plan::TestOptions, Failure> {
     let timeout = t.timeout.clone().unwrap_or_else(|| "10m0s".into());
     if crate::goflags::parse_duration(&timeout).is_none() {
         return Err(Failure::Usage(format!(
             "invalid value {timeout:?} for flag -timeout: a duration such as 30s or 10m"
         )));
     }
-    let cover = cover_options(t).is_some();
+    let cover = cover_options(t, cwd).is_some();
     let mut args = vec!["-test.paniconexit0".to_string()];
     // Where go test puts them: the counters in the sandbox's temp dir,
     // the binary's own profile an output of its run.
@@ -275,22 +275,55 @@ fn test_options(t: &args::TestArgs) -> Result<crate::plan::TestOptions, Failure>
         junit: t.junit.clone(),
         exec: t.exec.as_ref().map(|e| which(e)),
         vet: vet_checks(t.vet.as_deref())?,
-        cover: cover_options(t),
+        cover: cover_options(t, cwd),
     })
 }
 
 /// -cover, -covermode and -coverprofile (either of the last two implies
 /// the first, as in go test).
-fn cover_options(t: &args::TestArgs) -> Option<crate::plan::CoverOptions> {
-    if !t.build.go.cover && t.covermode.is_none() && t.coverprofile.is_none() {
+fn cover_options(t: &args::TestArgs, cwd: &Path) -> Option<crate::plan::CoverOptions> {
+    let given = [
+        t.covermode.is_some(),
+        t.coverprofile.is_some(),
+        t.coverpkg.is_some(),
+    ];
+    if !t.build.go.cover && !given.contains(&true) {
         return None;
     }
+    let pkgs = t.coverpkg.iter().flat_map(|list| list.split(','));
     Some(crate::plan::CoverOptions {
         spec: crate::discover::cover::CoverSpec {
             mode: t.covermode.clone().unwrap_or_else(|| "set".into()),
         },
         profile: t.coverprofile.clone(),
+        pkgs: pkgs
+            .filter(|p| !p.is_empty())
+            .map(|p| cover_pattern(p, cwd))
+            .collect(),
     })
+}
+
+/// A -coverpkg pattern: relative ones (`./...`, `./x`, `.`) name
+/// directories from where gobuildr runs, as go's do; others import paths.
+fn cover_pattern(raw: &str, cwd: &Path) -> crate::plan::CoverPattern {
+    use crate::plan::CoverMatch;
+    let relative = raw == "." || raw == ".." || raw.starts_with("./") || raw.starts_with("../");
+    let matcher = if relative {
+        let (dir, below) = match raw.strip_suffix("/...") {
+            Some(d) => (d, true),
+            None => (raw, false),
+        };
+        CoverMatch::Dir {
+            dir: crate::goflags::clean(&cwd.join(dir)),
+            below,
+        }
+    } else {
+        CoverMatch::Import(raw.to_string())
+    };
+    crate::plan::CoverPattern {
+        raw: raw.to_string(),
+        matcher,
+    }
 }
 
 /// `-vet` as go test reads it.
@@ -341,7 +374,7 @@ impl Settings {
             return Err(Failure::Usage(why));
         }
         let mut settings = Settings::resolve_checked(cli, &t.build)?;
-        settings.test = Some(test_options(t)?);
+        settings.test = Some(test_options(t, &settings.start_dir)?);
         Ok(settings)
     }
 

@@ -20,18 +20,30 @@ pub const RUNTIME: [&str; 3] = ["internal/coverage/cfile", "runtime/coverage", "
 /// toolchain's sources, as `go tool covdata` builds it).
 pub const COVDATA: &str = "cmd/covdata";
 
-/// The test main of `tested` with go test's coverage registration, as the
+/// What a test main's coverage registration says: the mode, what the
+/// coverage line names (" in PATTERNS" under -coverpkg), the packages
+/// whose statements count.
+pub struct Registration<'a> {
+    pub mode: &'a str,
+    pub covered: String,
+    pub selected: Vec<&'a str>,
+}
+
+/// A test main with go test's coverage registration, as the
 /// `{{if .Cover}}` parts of go's test main template write it.
-pub fn register(text: &str, tested: &str, spec: &CoverSpec) -> String {
+pub fn register(text: &str, r: &Registration) -> String {
     let import = "\t\"testing/internal/testdeps\"\n";
     let init = "func init() {\n";
+    let selected: Vec<String> = r.selected.iter().map(|p| format!("{p:?}")).collect();
     let hooks = format!(
-        "{init}\n\ttestdeps.CoverMode = {:?}\n\ttestdeps.Covered = \"\"\n\
-         \ttestdeps.CoverSelectedPackages = []string{{{tested:?}}}\n\
+        "{init}\n\ttestdeps.CoverMode = {:?}\n\ttestdeps.Covered = {:?}\n\
+         \ttestdeps.CoverSelectedPackages = []string{{{}}}\n\
          \ttestdeps.CoverSnapshotFunc = cfile.Snapshot\n\
          \ttestdeps.CoverProcessTestDirFunc = cfile.ProcessCoverTestDir\n\
          \ttestdeps.CoverMarkProfileEmittedFunc = cfile.MarkProfileEmitted\n\n",
-        spec.mode
+        r.mode,
+        r.covered,
+        selected.join(", ")
     );
     text.replacen(
         import,
@@ -69,8 +81,12 @@ mod tests {
     #[test]
     fn registration_goes_where_go_tests_template_puts_it() {
         let main = "import (\n\t\"os\"\n\t\"testing\"\n\t\"testing/internal/testdeps\"\n)\n\nfunc init() {\n\ttestdeps.ModulePath = \"m\"\n}\n";
-        let spec = CoverSpec { mode: "set".into() };
-        let got = register(main, "m/a", &spec);
+        let r = Registration {
+            mode: "set",
+            covered: String::new(),
+            selected: vec!["m/a"],
+        };
+        let got = register(main, &r);
         assert!(got.contains("\t\"testing/internal/testdeps\"\n\n\t\"internal/coverage/cfile\"\n)"));
         assert!(got.contains("func init() {\n\n\ttestdeps.CoverMode = \"set\"\n"));
         assert!(got.contains("testdeps.CoverSelectedPackages = []string{\"m/a\"}\n"));

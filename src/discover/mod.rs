@@ -494,14 +494,10 @@ fn with_testmains(
             platform: format!("the test main of {}", p.import_path),
             msg: format!("{file}: {e}"),
         })?;
-        p.testmain = Some(match cover {
-            Some(spec) => {
-                cover::add_runtime(p, &all);
-                let tested = p.import_path.trim_end_matches(".test");
-                cover::register(&text, tested, spec)
-            }
-            None => text,
-        });
+        if cover.is_some() {
+            cover::add_runtime(p, &all);
+        }
+        p.testmain = Some(text);
         p.go_files = vec![TESTMAIN.to_string()];
     }
     Ok(list)

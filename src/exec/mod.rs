@@ -8,6 +8,7 @@
 //! and `${GOROOT}` placeholders, whose values never reach an output
 //! (`-trimpath` rewrites them away; the linker gets an empty GOROOT).
 
+mod coverage;
 mod namespace;
 mod pack;
 mod sandbox;
@@ -231,6 +232,7 @@ impl<'a> LocalExecutor<'a> {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if test {
+            coverage::write_meta_files(sb)?;
             let (read, write) = merged_output().map_err(io_err(sb))?;
             let write2 = write.try_clone().map_err(io_err(sb))?;
             cmd.stdout(write).stderr(write2);

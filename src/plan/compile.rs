@@ -129,7 +129,7 @@ impl Planner<'_> {
         Ok(match &cx.pkg.testmain {
             Some(text) => Input {
                 at: cx.layout.at(f),
-                source: Source::Generated(text.clone().into_bytes()),
+                source: Source::Generated(self.registered(cx.pkg, text).into_bytes()),
                 writable: false,
             },
             None => self.src_input(cx.pkg, &cx.layout, f)?,

@@ -12,9 +12,18 @@ use sha2::{Digest as _, Sha256};
 
 use super::action::output_input;
 use super::planner::{PackageCx, Planner};
-use super::{ActionKind, Input, PlanError, Source, COVER_PROFILE, GOROOT, SB, TOOLDIR};
-use crate::discover::{tool_path, Package};
+use super::{
+    ActionKind, CoverOptions, Input, PlanError, Root, Source, COVER_PROFILE, GOROOT, SB, TOOLDIR,
+};
+use std::collections::BTreeMap;
+
+use crate::discover::cover::{register, Registration};
+use crate::discover::{tool_path, Package, PackageGraph};
 use crate::rules::rules;
+
+/// Under -coverpkg, the meta-data a test run counts, by package (see
+/// `exec`, which writes go's meta-files file from it).
+pub const META_INDEX: &str = "meta/index";
 
 /// The configuration the compile reads (`-coveragecfg`).
 pub(super) const COVERAGECFG: &str = "obj/coveragecfg";
@@ -63,6 +72,62 @@ impl Planner<'_> {
         self.covered
             .contains_key(&pkg.import_path)
             .then(|| opts.spec.mode.clone())
+    }
+
+    /// Under -coverpkg, what each test run counts statements of besides
+    /// what it links: the meta-data of every selected package the request
+    /// names (staged under meta/, with an index the run turns into go's
+    /// meta-files file, leaving out packages with no functions).
+    pub(super) fn meta_inputs(&self) -> Vec<Input> {
+        let Some(opts) = self.req.tests.and_then(|t| t.cover.as_ref()) else {
+            return Vec::new();
+        };
+        if opts.pkgs.is_empty() {
+            return Vec::new();
+        }
+        let named =
+            |p: &String| self.roots.contains(p) || self.roots.contains(&format!("{p}.test"));
+        let mut index = String::new();
+        let mut inputs = Vec::new();
+        for (p, _) in self.covered.iter().filter(|(p, m)| **m && named(p)) {
+            let Some(&node) = self.cover_runs.get(p) else {
+                continue;
+            };
+            let name = meta_name(p);
+            index.push_str(&format!("{p}\t{name}\n"));
+            inputs.push(output_input(
+                &format!("meta/{name}"),
+                node,
+                &format!("obj/{name}"),
+            ));
+        }
+        inputs.push(generated(META_INDEX, index.into_bytes()));
+        inputs
+    }
+
+    /// A test main's text, with go test's coverage registration under
+    /// -cover.
+    pub(super) fn registered(&self, main: &Package, text: &str) -> String {
+        let Some(opts) = self.req.tests.and_then(|t| t.cover.as_ref()) else {
+            return text.to_string();
+        };
+        let tested = main.import_path.trim_end_matches(".test");
+        let patterns: Vec<&str> = opts.pkgs.iter().map(|p| p.raw.as_str()).collect();
+        let r = Registration {
+            mode: &opts.spec.mode,
+            covered: if patterns.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", patterns.join(", "))
+            },
+            selected: if patterns.is_empty() {
+                vec![tested]
+            } else {
+                let meta = self.covered.iter().filter(|(_, m)| **m);
+                meta.map(|(p, _)| p.as_str()).collect()
+            },
+        };
+        register(text, &r)
     }
 
     /// The cover run of a package, if it has files to instrument.
@@ -166,6 +231,38 @@ impl Planner<'_> {
             t.coverage = Some(node);
         }
     }
+}
+
+/// `-coverpkg`: what every test binary instruments, each with whether it
+/// writes meta-data (the packages themselves do; their test variants, the
+/// same files, do not). As go selects: matching packages the tests reach,
+/// with Go files, never unsafe, nor in atomic mode the atomics it uses.
+pub(super) fn selected(
+    graph: &PackageGraph,
+    roots: &[&Root],
+    cover: &CoverOptions,
+) -> BTreeMap<String, bool> {
+    let reached = super::closure(graph, roots.iter().map(|r| &r.import_path));
+    let atomics = ["sync/atomic", "internal/runtime/atomic"];
+    let chosen = |p: &Package| {
+        cover.pkgs.iter().any(|c| c.matcher.matches(p))
+            && !p.go_files.is_empty()
+            && p.import_path != "unsafe"
+            && !(cover.spec.mode == "atomic" && atomics.contains(&p.import_path.as_str()))
+    };
+    let mut out = BTreeMap::new();
+    for name in reached {
+        let pkg = &graph.packages[name];
+        if pkg.testmain.is_some() {
+            continue;
+        }
+        let plain = graph.packages.get(tool_path(name)).filter(|p| chosen(p));
+        if let Some(p) = plain {
+            out.insert(name.clone(), p.import_path == *name);
+            out.insert(p.import_path.clone(), true);
+        }
+    }
+    out
 }
 
 /// The cover tool's -pkgcfg for a package.

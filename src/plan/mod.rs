@@ -14,6 +14,7 @@ pub mod buildinfo;
 mod check;
 mod compile;
 mod cover;
+pub use cover::META_INDEX;
 mod embed;
 mod includes;
 mod keys;
@@ -145,7 +146,7 @@ pub const COVER_PROFILE: &str = "obj/cover.out";
 /// Adds one platform's packages and links to the plan. Roots are grouped
 /// by profile: each group's packages are planned once, compiled with its
 /// profile (go build splits the package graph the same way).
-pub use testrun::{CoverOptions, TestOptions, TestTarget};
+pub use testrun::{CoverMatch, CoverOptions, CoverPattern, TestOptions, TestTarget};
 pub use vet::VetChecks;
 
 pub fn plan_platform(
@@ -175,7 +176,7 @@ pub fn plan_platform(
             plan,
             archives: HashMap::new(),
             vets: HashMap::new(),
-            covered: testrun::covered(graph, group.iter().copied()),
+            covered: testrun::covered(graph, &group, req.tests.and_then(|t| t.cover.as_ref())),
             cover_runs: HashMap::new(),
             covdata: None,
             roots: &cmdline,
@@ -185,21 +186,44 @@ pub fn plan_platform(
             let display = display_rel(req.root, file);
             planner.profile = Some(planner.plan_preprofile(file, &display)?);
         }
-        let reports = planner.covered.values().any(|meta| *meta);
-        let roots: Vec<&String> = group.iter().map(|r| &r.import_path).collect();
-        let names = group_packages(graph, &roots, &skip, cover, reports);
-        planner.plan_packages(&names)?;
-        let covdata = crate::discover::cover::COVDATA;
-        if let Some(pkg) = graph.packages.get(covdata).filter(|_| reports) {
-            planner.covdata = Some(planner.plan_link(pkg, "", None));
-        }
         let pgo_name = profile
             .as_ref()
             .and_then(|p| p.file_name())
             .map(|n| n.to_string_lossy().to_string());
-        for r in group {
-            link::plan_root(&mut planner, r, pgo_name.as_deref())?;
-        }
+        plan_group(&mut planner, &group, &skip, meta, pgo_name.as_deref())?;
+    }
+    Ok(())
+}
+
+/// One profile group's packages, then its roots (and under -cover, the
+/// covdata tool when this host reports packages with no tests).
+fn plan_group(
+    planner: &mut planner::Planner,
+    group: &[&Root],
+    skip: &BTreeSet<String>,
+    host_reports: bool,
+    pgo_name: Option<&str>,
+) -> Result<(), PlanError> {
+    let graph = planner.graph;
+    let cover = planner.req.tests.is_some_and(|t| t.cover.is_some());
+    let reports = host_reports && planner.covered.values().any(|meta| *meta);
+    // Every package that writes meta-data is planned (with -coverpkg, a
+    // package under test itself, beside its test variant).
+    let meta: Vec<&String> = planner
+        .covered
+        .iter()
+        .filter(|(_, m)| **m)
+        .filter_map(|(p, _)| graph.packages.get_key_value(p).map(|(k, _)| k))
+        .collect();
+    let roots: Vec<&String> = group.iter().map(|r| &r.import_path).chain(meta).collect();
+    let names = group_packages(graph, &roots, skip, cover, reports);
+    planner.plan_packages(&names)?;
+    let covdata = crate::discover::cover::COVDATA;
+    if let Some(pkg) = graph.packages.get(covdata).filter(|_| reports) {
+        planner.covdata = Some(planner.plan_link(pkg, "", None));
+    }
+    for r in group {
+        link::plan_root(planner, r, pgo_name)?;
     }
     Ok(())
 }
@@ -244,7 +268,7 @@ fn group_packages<'g>(
 /// The packages `roots` import, transitively, and the roots. Walked by
 /// imports: the discovery cache keeps full dependency lists for main
 /// packages only.
-fn closure<'g>(
+pub(super) fn closure<'g>(
     graph: &'g PackageGraph,
     roots: impl Iterator<Item = &'g String>,
 ) -> BTreeSet<&'g String> {

@@ -44,6 +44,39 @@ pub struct CoverOptions {
     pub spec: crate::discover::cover::CoverSpec,
     /// Where the merged profile goes.
     pub profile: Option<std::path::PathBuf>,
+    /// `-coverpkg`: what every test binary instruments (empty: each
+    /// instruments its package under test).
+    pub pkgs: Vec<CoverPattern>,
+}
+
+/// One `-coverpkg` pattern, as typed and as it matches.
+#[derive(Debug, Clone)]
+pub struct CoverPattern {
+    pub raw: String,
+    pub matcher: CoverMatch,
+}
+
+#[derive(Debug, Clone)]
+pub enum CoverMatch {
+    /// An import path pattern (`...` wildcards).
+    Import(String),
+    /// A directory, and whether the ones below it too.
+    Dir {
+        dir: std::path::PathBuf,
+        below: bool,
+    },
+}
+
+impl CoverMatch {
+    pub fn matches(&self, pkg: &Package) -> bool {
+        match self {
+            CoverMatch::Import(p) if p == "std" => pkg.standard,
+            CoverMatch::Import(p) => crate::goflags::match_pattern(p, &pkg.import_path),
+            CoverMatch::Dir { dir, below } => {
+                pkg.dir == *dir || (*below && pkg.dir.starts_with(dir))
+            }
+        }
+    }
 }
 
 /// One selected package's test run on one platform.
@@ -113,11 +146,16 @@ pub(super) fn test_roots(
 /// meta-data for a report of its own: each tested package with its
 /// internal tests (`p [p.test]`, or `p` when it has none), and each
 /// selected package with no tests, as go test does.
-pub(super) fn covered<'r>(
+pub(super) fn covered(
     graph: &PackageGraph,
-    roots: impl Iterator<Item = &'r Root>,
+    roots: &[&Root],
+    cover: Option<&CoverOptions>,
 ) -> BTreeMap<String, bool> {
+    if let Some(c) = cover.filter(|c| !c.pkgs.is_empty()) {
+        return super::cover::selected(graph, roots, c);
+    }
     roots
+        .iter()
         .map(|r| match r.import_path.strip_suffix(".test") {
             Some(p) => {
                 let variant = format!("{p} [{}]", test_main_of(p));
@@ -180,6 +218,7 @@ impl Planner<'_> {
         {
             inputs.push(output_input(&format!("obj/vet{i}.out"), vet, "obj/vet.out"));
         }
+        inputs.extend(self.meta_inputs());
         for rel in staged_files(&pkg.dir) {
             let path = pkg.dir.join(&rel);
             let digest = self.hashed(&path)?;
@@ -220,13 +259,18 @@ impl Planner<'_> {
             argv.push(format!("{SB}/{TEST_BINARY}"));
             argv.extend(opts.args.iter().cloned());
             let inputs = self.run_inputs(pkg, link)?;
+            let mut env = self.tool_env(GOROOT);
+            // As go test sets it, for tests that build covered tools.
+            if opts.cover.is_some() {
+                env.push(("GOCOVERDIR".into(), format!("{SB}/tmp")));
+            }
             Some(
                 self.add(Action {
                     kind: ActionKind::TestRun,
                     package: package.clone(),
                     platform: platform.clone(),
                     argv,
-                    env: self.tool_env(GOROOT),
+                    env,
                     inputs,
                     outputs: opts
                         .cover

@@ -503,3 +503,89 @@ fn a_wedged_binary_is_killed_a_minute_after_its_timeout() {
         "{text}"
     );
 }
+
+/// go test's lines with their times (and `(cached)`) made comparable.
+fn timeless(stdout: &str) -> String {
+    stdout
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split('\t').collect();
+            if f.len() > 2 && (f[2].ends_with('s') || f[2] == "(cached)") {
+                f[2] = "T";
+            }
+            f.join("\t")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn sorted_lines(path: &Path) -> Vec<String> {
+    let mut lines: Vec<String> = fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// -cover, -covermode, -coverpkg and -coverprofile: go test's lines (the
+/// coverage share of each package, packages without tests included) and
+/// its merged profile, line for line.
+#[test]
+fn coverage_equals_go_tests() {
+    let ws = tempfile::tempdir_in(scratch()).unwrap();
+    write_files(
+        ws.path(),
+        &[
+            ("go.mod", "module example.com/cv\n\ngo 1.22\n"),
+            ("a/a.go", "package a\n\nfunc F(x int) int {\n\tif x > 0 {\n\t\treturn 1\n\t}\n\treturn 0\n}\n"),
+            ("a/a_test.go", "package a\n\nimport \"testing\"\n\nfunc TestF(t *testing.T) { F(1) }\n"),
+            ("b/b.go", "package b\n\nfunc G() int { return 2 }\n"),
+            ("c/c.go", "package c\n\nimport \"example.com/cv/b\"\n\nfunc H() int { return b.G() }\n"),
+            ("c/x_test.go", "package c_test\n\nimport (\n\t\"testing\"\n\n\t\"example.com/cv/c\"\n)\n\nfunc TestH(t *testing.T) { c.H() }\n"),
+            ("app/main.go", "package main\n\nfunc main() { println(1) }\n"),
+            ("empty/e.go", "package empty\n\ntype T int\n"),
+        ],
+    );
+    let (go_prof, our_prof) = (ws.path().join("go.out"), ws.path().join("ours.out"));
+    for flags in [
+        vec!["-cover"],
+        vec!["-covermode=count"],
+        vec!["-covermode=atomic"],
+        vec!["-coverpkg=./..."],
+        vec!["-coverpkg=example.com/cv/b"],
+    ] {
+        let profile = |p: &Path| format!("-coverprofile={}", p.display());
+        let mut go = Command::new("go");
+        go.current_dir(ws.path())
+            .env("GOPROXY", "off")
+            .env("GOFLAGS", "-buildvcs=false")
+            .env("CGO_ENABLED", "0")
+            .arg("test")
+            .args(&flags)
+            .arg(profile(&go_prof))
+            .arg("./...");
+        let go_out = go.output().unwrap();
+        let out = Gobuildr::new(ws.path())
+            .arg("test")
+            .args(&flags)
+            .arg(profile(&our_prof))
+            .arg("./...")
+            .run();
+        let (theirs, ours) = (
+            String::from_utf8_lossy(&go_out.stdout),
+            String::from_utf8_lossy(&out.stdout),
+        );
+        assert_eq!(
+            out.status.code(),
+            go_out.status.code(),
+            "{flags:?}\n{ours}\n{}",
+            stderr(&out)
+        );
+        assert_eq!(timeless(&ours), timeless(&theirs), "{flags:?}");
+        assert!(ours.contains("coverage: "), "{ours}");
+        // go merges in the order runs finish; the lines are the same.
+        assert_eq!(sorted_lines(&our_prof), sorted_lines(&go_prof), "{flags:?}");
+    }
+}
