@@ -233,6 +233,37 @@ fn real_modules_test_suites_equal_go_tests() {
         let mut theirs = go(ws.path());
         theirs.env("GOFLAGS", "-mod=mod -buildvcs=false");
         assert_same_json(theirs, ws.path(), ours, &["./..."]);
+        // Coverage of a real suite: which packages report a share, and the
+        // profile's blocks, as go test's. (Counts can differ run to run:
+        // go-cmp's value tests sort by pointer, and hit a branch or not.)
+        let (go_prof, our_prof) = (ws.path().join("go.cover"), ws.path().join("ours.cover"));
+        let go_out = go(ws.path())
+            .env("CGO_ENABLED", "0")
+            .args(["test", "-coverprofile"])
+            .arg(&go_prof)
+            .arg("./...")
+            .output()
+            .unwrap();
+        let out = real_gobuildr(ws.path())
+            .args(["test", "-q", "--buildvcs=false", "-coverprofile"])
+            .arg(&our_prof)
+            .arg("./...")
+            .output()
+            .unwrap();
+        let (theirs, ours) = (
+            String::from_utf8_lossy(&go_out.stdout),
+            String::from_utf8_lossy(&out.stdout),
+        );
+        let shares = |s: &str| {
+            let re = regex::Regex::new(r"coverage: [0-9.]+%").unwrap();
+            re.replace_all(&timeless(s), "coverage: N%").into_owned()
+        };
+        assert_eq!(shares(&ours), shares(&theirs), "{module}\n{}", stderr(&out));
+        let blocks = |p: &Path| -> Vec<String> {
+            let lines = sorted_lines(p).into_iter();
+            lines.map(|l| l.rsplit_once(' ').unwrap().0.to_string()).collect()
+        };
+        assert_eq!(blocks(&our_prof), blocks(&go_prof), "{module}");
     }
 }
 
