@@ -60,6 +60,18 @@ fn run() -> Result<(), Failure> {
 }
 
 fn main() {
+    // Output piped into `head` ends like any Unix tool's: quietly, at the
+    // first write after the reader left (Rust ignores SIGPIPE, and print!
+    // would panic). Sockets are unaffected: the standard library sends
+    // with MSG_NOSIGNAL.
+    // SAFETY: restoring a signal's default disposition before any thread
+    // or handler exists.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        )
+    };
     if let Err(e) = run() {
         eprintln!("gobuildr: {e}");
         std::process::exit(e.exit_code());

@@ -91,8 +91,9 @@ pub struct TestArgs {
     #[arg(long, value_name = "D")]
     pub benchtime: Option<String>,
     /// Which test output to show: errors (of failing packages; the
-    /// default) or all (every package's, as with -v).
-    #[arg(long, value_parser = ["errors", "all"], default_value = "errors")]
+    /// default), all (every package's, as with -v), or streamed (as the
+    /// binaries print it, one binary at a time).
+    #[arg(long, value_parser = ["errors", "all", "streamed"], default_value = "errors")]
     pub test_output: String,
     /// Write a JUnit XML report of every test to FILE.
     #[arg(long, value_name = "FILE")]

@@ -271,6 +271,8 @@ fn test_options(t: &args::TestArgs, cwd: &Path) -> Result<crate::plan::TestOptio
         // Benchmarks measure this machine now: never from the cache.
         fresh: t.count == Some(1) || t.bench.is_some(),
         verbose: t.verbose || t.test_output == "all",
+        // Framed output (for -json, --junit) is converted after the run.
+        streamed: t.test_output == "streamed" && !framed,
         json: t.json,
         junit: t.junit.clone(),
         exec: t.exec.as_ref().map(|e| which(e)),

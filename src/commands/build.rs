@@ -73,6 +73,9 @@ pub(super) fn run_actions(
 ) -> Result<(Run, Option<RemoteSummary>), Failure> {
     let mut local = LocalExecutor::new(&p.cache, &p.toolchain);
     local.shuffle = settings.shuffle;
+    if settings.test.as_ref().is_some_and(|t| t.streamed) {
+        local.stream = Some(std::sync::Mutex::new(()));
+    }
     if !p.remote.enabled() {
         let run = schedule_all(settings, p, &p.cache, &local, settings.jobs, interrupt)?;
         return Ok((run, None));

@@ -110,8 +110,12 @@ fn report(run: &Run, t: &TestTarget, view: &View) -> (bool, String) {
         return (true, view.untested_line(t));
     };
     let rec = &run.records[node.index()];
+    // Streamed output was shown as it was printed.
+    let ran = matches!(rec.outcome, Outcome::Executed | Outcome::Failed);
     let shown = |text: &str| -> String {
-        if text.is_empty() || text.ends_with('\n') {
+        if opts.streamed && ran {
+            String::new()
+        } else if text.is_empty() || text.ends_with('\n') {
             text.to_string()
         } else {
             format!("{text}\n")

@@ -101,6 +101,9 @@ pub struct LocalExecutor<'a> {
     pub toolchain: &'a Toolchain,
     /// Stage inputs in an order shuffled by this seed (verify varies it).
     pub shuffle: Option<u64>,
+    /// `--test-output streamed`: test binaries run one at a time, their
+    /// output copied to stdout as they print it.
+    pub stream: Option<std::sync::Mutex<()>>,
     /// Namespaces are used when the kernel allows them; probed when the
     /// first action runs (a fully cached build starts no process).
     isolation: OnceLock<namespace::Isolation>,
@@ -123,6 +126,7 @@ impl<'a> LocalExecutor<'a> {
             cache,
             toolchain,
             shuffle: None,
+            stream: None,
             isolation: OnceLock::new(),
             running: Children::default(),
         }
@@ -297,6 +301,11 @@ impl LocalExecutor<'_> {
             tool: argv[0].clone(),
             source,
         };
+        // Streamed: one binary at a time, so outputs do not interleave.
+        let _turn = self
+            .stream
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         let mut child = spawn_retrying(&mut cmd).map_err(spawn_err)?;
         // The parent's copies of the write end must close for EOF.
         drop(cmd);
@@ -304,7 +313,7 @@ impl LocalExecutor<'_> {
         self.running.track(pid, true);
         let watchdog = watchdog::deadline(argv).map(|after| watchdog::Watchdog::arm(pid, after));
         let mut out = Vec::new();
-        let read_result = std::io::Read::read_to_end(&mut read, &mut out);
+        let read_result = read_output(&mut read, &mut out, self.stream.is_some());
         // Exited but not reaped: the watchdog's signals cannot reach a
         // process that took over the pid.
         let _ = nix::sys::wait::waitid(
@@ -319,6 +328,26 @@ impl LocalExecutor<'_> {
         read_result.map_err(spawn_err)?;
         let status = status.map_err(spawn_err)?;
         Ok((status.success(), String::from_utf8_lossy(&out).into_owned()))
+    }
+}
+
+/// Reads a child's output to its end, copying it to stdout as it comes
+/// when `stream`.
+fn read_output(read: &mut std::fs::File, out: &mut Vec<u8>, stream: bool) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    if !stream {
+        return read.read_to_end(out).map(drop);
+    }
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = read.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        out.extend_from_slice(&buf[..n]);
+        let mut stdout = std::io::stdout().lock();
+        // A closed stdout must not fail the test run.
+        let _ = stdout.write_all(&buf[..n]).and_then(|()| stdout.flush());
     }
 }
 

@@ -25,6 +25,9 @@ pub struct TestOptions {
     pub fresh: bool,
     /// `-v`: print passing packages' output too.
     pub verbose: bool,
+    /// `--test-output streamed`: output shown as the binaries print it
+    /// (and not again after).
+    pub streamed: bool,
     /// `-json`: print test2json events.
     pub json: bool,
     /// `--junit FILE`.

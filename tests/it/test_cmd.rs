@@ -261,7 +261,9 @@ fn real_modules_test_suites_equal_go_tests() {
         assert_eq!(shares(&ours), shares(&theirs), "{module}\n{}", stderr(&out));
         let blocks = |p: &Path| -> Vec<String> {
             let lines = sorted_lines(p).into_iter();
-            lines.map(|l| l.rsplit_once(' ').unwrap().0.to_string()).collect()
+            lines
+                .map(|l| l.rsplit_once(' ').unwrap().0.to_string())
+                .collect()
         };
         assert_eq!(blocks(&our_prof), blocks(&go_prof), "{module}");
     }
@@ -619,4 +621,54 @@ fn coverage_equals_go_tests() {
         // go merges in the order runs finish; the lines are the same.
         assert_eq!(sorted_lines(&our_prof), sorted_lines(&go_prof), "{flags:?}");
     }
+}
+
+/// --test-output streamed: each binary's output as it prints it, one
+/// binary at a time (never interleaved), shown once, before the verdicts.
+#[test]
+fn streamed_output_comes_once_and_never_interleaved() {
+    let ws = tempfile::tempdir_in(scratch()).unwrap();
+    let test = |p: &str| {
+        format!("package {p}\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestX(t *testing.T) {{\n\tfmt.Println(\"start {p}\")\n\ttime.Sleep(300 * time.Millisecond)\n\tfmt.Println(\"end {p}\")\n}}\n")
+    };
+    let (a, b) = (test("a"), test("b"));
+    write_files(
+        ws.path(),
+        &[
+            ("go.mod", "module example.com/st\n\ngo 1.22\n"),
+            ("a/x_test.go", &a),
+            ("b/x_test.go", &b),
+        ],
+    );
+    let out = Gobuildr::new(ws.path())
+        .args([
+            "test",
+            "-j",
+            "2",
+            "--test-output",
+            "streamed",
+            "-count=1",
+            "//...",
+        ])
+        .run();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    for p in ["a", "b"] {
+        let start = lines
+            .iter()
+            .position(|l| *l == format!("start {p}"))
+            .unwrap();
+        assert_eq!(lines[start + 1], format!("end {p}"), "interleaved:\n{text}");
+        assert_eq!(text.matches(&format!("start {p}")).count(), 1, "{text}");
+    }
+    let first_verdict = lines.iter().position(|l| l.starts_with("ok  ")).unwrap();
+    assert!(
+        lines[..first_verdict]
+            .iter()
+            .filter(|l| l.starts_with("end "))
+            .count()
+            == 2,
+        "{text}"
+    );
 }
