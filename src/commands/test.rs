@@ -93,6 +93,19 @@ impl View<'_> {
     }
 }
 
+/// A run's output as its report shows it: ending in a newline, and not
+/// again when it was streamed as it was printed.
+fn shown_output(text: &str, rec: &crate::schedule::Record, opts: &TestOptions) -> String {
+    let ran = matches!(rec.outcome, Outcome::Executed | Outcome::Failed);
+    if opts.streamed && ran {
+        String::new()
+    } else if text.is_empty() || text.ends_with('\n') {
+        text.to_string()
+    } else {
+        format!("{text}\n")
+    }
+}
+
 /// go test's line for one package, after the test output it shows.
 fn report(run: &Run, t: &TestTarget, view: &View) -> (bool, String) {
     let opts = view.opts;
@@ -110,17 +123,7 @@ fn report(run: &Run, t: &TestTarget, view: &View) -> (bool, String) {
         return (true, view.untested_line(t));
     };
     let rec = &run.records[node.index()];
-    // Streamed output was shown as it was printed.
-    let ran = matches!(rec.outcome, Outcome::Executed | Outcome::Failed);
-    let shown = |text: &str| -> String {
-        if opts.streamed && ran {
-            String::new()
-        } else if text.is_empty() || text.ends_with('\n') {
-            text.to_string()
-        } else {
-            format!("{text}\n")
-        }
-    };
+    let shown = |text: &str| shown_output(text, rec, opts);
     match rec.outcome {
         Outcome::Cached => {
             let out = if verbose {

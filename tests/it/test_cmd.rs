@@ -203,6 +203,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 fn real_modules_test_suites_equal_go_tests() {
     use super::realworld::{go, pinned_source, real_gobuildr, require_proxy};
     require_proxy();
+    let share = regex::Regex::new(r"coverage: [0-9.]+%").unwrap();
     for module in [
         "github.com/google/go-cmp@v0.6.0",
         "github.com/spf13/pflag@v1.0.10",
@@ -254,10 +255,7 @@ fn real_modules_test_suites_equal_go_tests() {
             String::from_utf8_lossy(&go_out.stdout),
             String::from_utf8_lossy(&out.stdout),
         );
-        let shares = |s: &str| {
-            let re = regex::Regex::new(r"coverage: [0-9.]+%").unwrap();
-            re.replace_all(&timeless(s), "coverage: N%").into_owned()
-        };
+        let shares = |s: &str| share.replace_all(&timeless(s), "coverage: N%").into_owned();
         assert_eq!(shares(&ours), shares(&theirs), "{module}\n{}", stderr(&out));
         let blocks = |p: &Path| -> Vec<String> {
             let lines = sorted_lines(p).into_iter();
