@@ -53,6 +53,16 @@ fn run() -> Result<(), Failure> {
             settings.quiet = true;
             gobuildr::commands::test::test(&settings, &interrupt)
         }
+        args::Command::Query(q) => {
+            let build = args::BuildArgs {
+                platform: q.platform.clone(),
+                platforms: q.platforms.clone(),
+                tags: q.tags.clone(),
+                offline: q.offline,
+                ..Default::default()
+            };
+            gobuildr::commands::query::query(&Settings::resolve(&cli, &build)?, q)
+        }
         args::Command::Platforms => {
             let settings = Settings::resolve(&cli, &args::BuildArgs::default())?;
             gobuildr::commands::platforms::list_platforms(&settings)
