@@ -91,8 +91,10 @@ impl Loader<'_, '_> {
 /// Writes the output to `-o FILE`, else to stdout.
 fn emit(file: Option<&Path>, text: &str) -> Result<(), Failure> {
     if let Some(f) = file {
-        crate::fsutil::write_atomic(f, text.as_bytes())?;
-        return Ok(());
+        // A plain write: the page or snapshot is the user's file, with
+        // their umask.
+        return std::fs::write(f, text)
+            .map_err(|e| Failure::Environment(format!("writing {}: {e}", f.display())));
     }
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {

@@ -73,7 +73,7 @@ fn find<'a>(snaps: &'a Snapshots, ctx: &Context, path: &str) -> Option<(&'a Snap
     Some((snap, snap.index(path)?))
 }
 
-fn entry<'a>(snap: &'a Snapshot, i: usize) -> &'a Package {
+fn entry(snap: &Snapshot, i: usize) -> &Package {
     &snap.graph.packages[i]
 }
 
