@@ -54,14 +54,8 @@ fn run() -> Result<(), Failure> {
             gobuildr::commands::test::test(&settings, &interrupt)
         }
         args::Command::Query(q) => {
-            let build = args::BuildArgs {
-                platform: q.platform.clone(),
-                platforms: q.platforms.clone(),
-                tags: q.tags.clone(),
-                offline: q.offline,
-                ..Default::default()
-            };
-            gobuildr::commands::query::query(&Settings::resolve(&cli, &build)?, q)
+            let settings = Settings::resolve(&cli, &q.build_args())?;
+            gobuildr::commands::query::query(&settings, q)
         }
         args::Command::Platforms => {
             let settings = Settings::resolve(&cli, &args::BuildArgs::default())?;

@@ -84,6 +84,20 @@ pub struct QueryArgs {
     pub offline: bool,
 }
 
+impl QueryArgs {
+    /// The build flags a query shares with build: every package of the
+    /// workspace, on these platforms, with these tags.
+    pub fn build_args(&self) -> BuildArgs {
+        BuildArgs {
+            platform: self.platform.clone(),
+            platforms: self.platforms.clone(),
+            tags: self.tags.clone(),
+            offline: self.offline,
+            ..Default::default()
+        }
+    }
+}
+
 /// go test's flags, with go test's meaning (`-run` as well as `--run`).
 #[derive(Debug, Args)]
 pub struct TestArgs {
