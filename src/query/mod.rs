@@ -39,16 +39,22 @@ impl Snapshot {
     /// The evaluator's view of a discovered graph; `root` is the workspace
     /// root, which labels are relative to.
     pub fn new(root: &Path, g: &PackageGraph) -> Snapshot {
-        let by_path: HashMap<String, usize> = g
+        // A directory whose files this platform excludes is not built
+        // (go's `./...` drops it too).
+        let built: Vec<&discover::Package> = g
             .packages
-            .keys()
+            .values()
+            .filter(|p| !p.excluded_by_constraints())
+            .collect();
+        let by_path: HashMap<String, usize> = built
+            .iter()
             .enumerate()
-            .map(|(i, p)| (p.clone(), i))
+            .map(|(i, p)| (p.import_path.clone(), i))
             .collect();
         let mut packages = Vec::with_capacity(by_path.len());
         let mut weights = Vec::with_capacity(by_path.len());
         let mut reverse = vec![Vec::new(); by_path.len()];
-        for (i, p) in g.packages.values().enumerate() {
+        for (i, p) in built.into_iter().enumerate() {
             // "C" and packages go list could not find are not in the graph.
             let imports: Vec<usize> = p
                 .imports

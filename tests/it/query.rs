@@ -15,7 +15,7 @@ use crate::support::{scratch, stderr, write_files, Gobuildr};
 
 /// cmd/app imports lib/a and lib/b, cmd/tool only lib/a, lib/a imports
 /// lib/b; lib/b imports os/user on windows only, unicode/utf16 with the
-/// purego tag.
+/// purego tag; win/ has windows-only files.
 fn workspace() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("query-")
@@ -40,6 +40,10 @@ fn workspace() -> tempfile::TempDir {
             (
                 "lib/b/b.go",
                 "package b\n\nimport \"strings\"\n\nfunc B() { _ = strings.ToUpper(\"x\") }\n",
+            ),
+            (
+                "win/win.go",
+                "//go:build windows\n\npackage win\n",
             ),
             (
                 "lib/b/b_purego.go",
@@ -136,6 +140,9 @@ fn query_walks_have_known_answers() {
     let run = |q: &str| lines(&query_ok(dir, &[q]));
     let all = ["//cmd/app", "//cmd/tool", "//lib/a", "//lib/b"];
     assert_eq!(run("rdeps(//..., //lib/b)"), all);
+    // A directory of windows-only files is a package on windows only.
+    assert_eq!(run("//..."), all);
+    assert_eq!(run("platform(windows/amd64, //win/...)"), ["//win"]);
     assert_eq!(
         run("rdeps(//..., //lib/b, 1)"),
         ["//cmd/app", "//lib/a", "//lib/b"]
