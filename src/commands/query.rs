@@ -2,17 +2,21 @@
 //! one per platform and tags, printed as labels, JSON, DOT, Mermaid or an
 //! interactive page.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
 use std::rc::Rc;
+use std::time::Instant;
 
 use crate::cli::args::QueryArgs;
 use crate::cli::Settings;
 use crate::failure::Failure;
-use crate::pipeline::GraphSource;
+use crate::pipeline::{prepare, GraphSource};
+use crate::plan::ActionKind;
 use crate::query::eval::{self, Context, EvalError, Graph, Universe};
 use crate::query::render::{render, Format, Snapshots};
 use crate::query::{diff, lang, Snapshot};
+use crate::schedule;
 
 pub fn query(settings: &Settings, q: &QueryArgs) -> Result<(), Failure> {
     if let [old, new] = q.diff.as_slice() {
@@ -41,6 +45,10 @@ pub fn query(settings: &Settings, q: &QueryArgs) -> Result<(), Failure> {
         failure: None,
     };
     let value = eval::evaluate(&expr, &mut loader, &contexts).map_err(|e| loader.sort(e))?;
+    if matches!(format, Format::Json | Format::Html) {
+        let build = Context::new("", tags);
+        add_object_sizes(&mut loader.snaps, &build.tags, &object_sizes(settings));
+    }
     let text = render(format, source, &value, &loader.snaps).map_err(Failure::Usage)?;
     emit(q.out_file.as_deref(), &text)
 }
@@ -84,6 +92,55 @@ impl Loader<'_, '_> {
             }
             (EvalError::Load { .. }, Some(Failure::Interrupted)) => Failure::Interrupted,
             _ => Failure::Usage(message),
+        }
+    }
+}
+
+/// The compiled archive of each (platform, package) a build of the
+/// request would find in the action cache: a dry run of the build's plan.
+/// Empty when the request cannot be planned (the sizes are then unknown,
+/// and the query's answer stands).
+fn object_sizes(settings: &Settings) -> BTreeMap<(String, String), u64> {
+    let Ok(p) = prepare(settings, Instant::now()) else {
+        return BTreeMap::new();
+    };
+    let records = schedule::dry_run(&p.plan, &p.toolchain.id, &p.cache);
+    let mut sizes = BTreeMap::new();
+    for node in p.plan.graph.node_indices() {
+        let a = &p.plan.graph[node];
+        // pack appends assembly objects to the compiled archive: the larger
+        // one is what links.
+        if !matches!(a.kind, ActionKind::Compile | ActionKind::Pack) {
+            continue;
+        }
+        let outputs = records[node.index()].outputs.iter();
+        let archive = outputs
+            .filter(|o| o.name.ends_with(".a"))
+            .map(|o| o.size)
+            .max();
+        if let Some(size) = archive {
+            let e = sizes
+                .entry((a.platform.to_string(), a.package.clone()))
+                .or_insert(0);
+            *e = size.max(*e);
+        }
+    }
+    sizes
+}
+
+/// Sets the sizes on the graphs of the contexts the build plans: the
+/// command line's platforms with exactly its tags.
+fn add_object_sizes(
+    snaps: &mut Snapshots,
+    tags: &[String],
+    sizes: &BTreeMap<(String, String), u64>,
+) {
+    for (ctx, snap) in snaps.iter_mut().filter(|(c, _)| c.tags == tags) {
+        for ((platform, package), size) in sizes {
+            match snap.index(package) {
+                Some(i) if *platform == ctx.platform => snap.weights[i].object_bytes = Some(*size),
+                _ => {}
+            }
         }
     }
 }

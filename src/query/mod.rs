@@ -24,6 +24,8 @@ pub struct Weight {
     /// Source files compiled or embedded, and their bytes.
     pub files: u64,
     pub bytes: u64,
+    /// The compiled archive's size, when the action cache has it.
+    pub object_bytes: Option<u64>,
 }
 
 /// One context's graph as the evaluator walks it, with each package's
@@ -153,5 +155,6 @@ fn weight(p: &discover::Package) -> Weight {
     Weight {
         files: names.len() as u64,
         bytes,
+        object_bytes: None,
     }
 }

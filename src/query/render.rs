@@ -142,9 +142,7 @@ fn package_objects(set: &PackageSet, snaps: &Snapshots) -> Json {
                 "main": p.main,
                 "files": w.files,
                 "bytes": w.bytes,
-                // Compiled sizes live in the action cache under keys only a
-                // plan computes; a query does not plan.
-                "object_bytes": Json::Null,
+                "object_bytes": w.object_bytes,
                 "reaches": snap.reaches(i),
                 "reached_by": snap.reached_by(i),
             }));
@@ -263,7 +261,7 @@ fn viewer_platform(set: &PackageSet, ctx: &Context, snap: &Snapshot) -> Json {
                 "main": p.main,
                 "files": snap.weights[i].files,
                 "bytes": snap.weights[i].bytes,
-                "object_bytes": Json::Null,
+                "object_bytes": snap.weights[i].object_bytes,
             })
         })
         .collect();

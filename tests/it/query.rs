@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::support::{scratch, stderr, write_files, Gobuildr};
+use crate::support::{nonce, scratch, stderr, write_files, Gobuildr};
 
 /// cmd/app imports lib/a and lib/b, cmd/tool only lib/a, lib/a imports
 /// lib/b; lib/b imports os/user on windows only, unicode/utf16 with the
@@ -204,7 +204,6 @@ fn query_json_has_weight_and_reach() {
     assert_eq!(b["files"], 1);
     assert_eq!(b["bytes"], size("lib/b/b.go"));
     assert_eq!(b["reached_by"], 3, "app, tool and a");
-    assert!(b["object_bytes"].is_null());
     let wb = find("example.com/q/lib/b", "windows/amd64");
     assert_eq!(wb["files"], 2);
     assert_eq!(wb["bytes"], size("lib/b/b.go") + size("lib/b/b_windows.go"));
@@ -418,4 +417,31 @@ fn query_html_in_chromium() {
         state["highlighted_deps"],
         serde_json::json!(["example.com/q/lib/b", "std"])
     );
+}
+
+#[test]
+fn query_object_sizes_come_from_the_cache() {
+    let ws = workspace();
+    let dir = ws.path();
+    // A package no earlier run compiled.
+    let source = format!(
+        "// {}\npackage b\n\nimport \"strings\"\n\nfunc B() {{ _ = strings.ToUpper(\"x\") }}\n",
+        nonce()
+    );
+    write_files(dir, &[("lib/b/b.go", &source)]);
+    let size_of = |items: &[Value], path: &str| {
+        items.iter().find(|o| o["import_path"] == path).unwrap()["object_bytes"].clone()
+    };
+    let before = json(dir, &["deps(//cmd/app)"]);
+    assert!(size_of(&before, "example.com/q/lib/b").is_null());
+    let out = Gobuildr::new(dir).args(["build", "-q", "//cmd/app"]).run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = json(dir, &["deps(//cmd/app)"]);
+    for path in ["example.com/q/lib/b", "example.com/q/cmd/app", "strings"] {
+        let size = size_of(&after, path).as_u64().unwrap_or(0);
+        assert!(size > 100, "{path}: {size}");
+    }
+    // Another platform's or tag's graph was not built: unknown.
+    let other = json(dir, &["tags(purego, //lib/b)"]);
+    assert!(size_of(&other, "example.com/q/lib/b").is_null());
 }
