@@ -142,3 +142,43 @@ fn package_change(name: &str, x: &(String, u64, u64), y: &(String, u64, u64)) ->
     }
     format!("package {name}: {}", parts.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::{diff, Side};
+
+    fn side(packages: &[(&str, &str, u64)], modules: &[(&str, &str)]) -> BTreeMap<String, Side> {
+        let side = Side {
+            packages: packages
+                .iter()
+                .map(|(p, m, b)| (p.to_string(), (m.to_string(), 1, *b)))
+                .collect(),
+            modules: modules
+                .iter()
+                .map(|(p, v)| (p.to_string(), v.to_string()))
+                .collect(),
+        };
+        BTreeMap::from([("linux/amd64".to_string(), side)])
+    }
+
+    #[test]
+    fn versions_packages_and_bytes() {
+        let old = side(
+            &[("x/sys/unix", "x/sys@v1", 10), ("gone", "std", 1)],
+            &[("x/sys", "v1"), ("m", "")],
+        );
+        let new = side(
+            &[("x/sys/unix", "x/sys@v2", 12), ("fresh", "std", 1)],
+            &[("x/sys", "v2"), ("m", "")],
+        );
+        let want = "linux/amd64:\n  ~ module x/sys: v1 → v2\n  - package gone (std)\n  \
+                    ~ package x/sys/unix: module x/sys@v1 → x/sys@v2, bytes 10 → 12\n  \
+                    + package fresh (std)\n";
+        assert_eq!(diff(&old, &new), want);
+        assert_eq!(diff(&old, &old), "no differences\n");
+        let only_new = diff(&BTreeMap::new(), &new);
+        assert!(only_new.contains("+ module m\n"), "{only_new}");
+    }
+}

@@ -268,3 +268,93 @@ fn viewer_platform(set: &PackageSet, ctx: &Context, snap: &Snapshot) -> Json {
     let edges: Vec<Json> = edges.iter().map(|&(a, b)| json!([id(a), id(b)])).collect();
     json!({"platform": ctx.platform, "tags": ctx.tags, "nodes": nodes, "edges": edges})
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    use super::{render, Format, Snapshots};
+    use crate::discover::{Module, Package, PackageGraph};
+    use crate::query::eval::{evaluate, Context, Graph, Universe, Value};
+    use crate::query::{lang, Snapshot};
+    use crate::rules::Platform;
+
+    /// //cmd/app → //lib → fmt, in /ws.
+    fn graph() -> PackageGraph {
+        let main = Module {
+            path: "m".into(),
+            main: true,
+            ..Module::default()
+        };
+        let pkg = |path: &str, dir: &str, imports: &[&str]| Package {
+            import_path: path.into(),
+            dir: PathBuf::from(dir),
+            name: if path.ends_with("app") { "main" } else { "x" }.into(),
+            standard: path == "fmt",
+            module: (path != "fmt").then(|| main.clone()),
+            imports: imports.iter().map(|s| s.to_string()).collect(),
+            ..Package::default()
+        };
+        let packages = [
+            pkg("m/cmd/app", "/ws/cmd/app", &["m/lib"]),
+            pkg("m/lib", "/ws/lib", &["fmt"]),
+            pkg("fmt", "/goroot/src/fmt", &[]),
+        ];
+        PackageGraph {
+            platform: Platform::new("linux", "amd64", None),
+            order: packages.iter().map(|p| p.import_path.clone()).collect(),
+            packages: packages
+                .into_iter()
+                .map(|p| (p.import_path.clone(), p))
+                .collect(),
+        }
+    }
+
+    struct One(Snapshots);
+
+    impl Universe for One {
+        fn graph(&mut self, ctx: &Context) -> Result<std::rc::Rc<Graph>, String> {
+            let snap = Snapshot::new(Path::new("/ws"), &graph());
+            let g = std::rc::Rc::clone(&snap.graph);
+            self.0.insert(ctx.clone(), snap);
+            Ok(g)
+        }
+    }
+
+    fn run(query: &str, format: Format) -> String {
+        let mut u = One(BTreeMap::new());
+        let expr = lang::parse(query).unwrap();
+        let ctx = Context::new("linux/amd64", Vec::<String>::new());
+        let value: Value = evaluate(&expr, &mut u, &[ctx]).unwrap();
+        render(format, query, &value, &u.0).unwrap()
+    }
+
+    #[test]
+    fn labels_sorted_and_paths_in_order() {
+        assert_eq!(
+            run("deps(//cmd/app)", Format::Label),
+            "//cmd/app\n//lib\nfmt\n"
+        );
+        assert_eq!(
+            run("somepath(//cmd/app, fmt)", Format::Label),
+            "//cmd/app\n//lib\nfmt\n"
+        );
+        assert_eq!(
+            run("rdeps(//..., fmt) - fmt", Format::Label),
+            "//cmd/app\n//lib\n"
+        );
+    }
+
+    #[test]
+    fn html_data_cannot_close_the_script() {
+        let page = run("deps(//lib) - filter('</script>', std)", Format::Html);
+        assert!(!page.contains("GOBUILDR_DATA"));
+        assert!(page.contains(r#"filter('<\/script>', std)"#));
+        assert_eq!(
+            page.matches("</script>").count(),
+            super::TEMPLATE.matches("</script>").count()
+        );
+        assert!(page.contains(r#""edges":[["m/lib","fmt"]]"#), "{page}");
+    }
+}
