@@ -5,7 +5,8 @@
 //! `crate::` path), so none reaches back into one that builds on it.
 //!
 //! ```text
-//! commands    build, explain, fetch, toolchain, platforms, verify (one file each)
+//! commands    build, explain, fetch, toolchain, platforms, query, test, verify
+//!             (one file each)
 //! verify      rebuilds under varied conditions and hosts; localises
 //! pipeline    the stages every command shares, up to the action graph
 //! cli         flags → Settings          failure   what went wrong → exit code
@@ -17,6 +18,9 @@
 //! remote      REAPI: the remote cache and executor, local first
 //! exec        the local sandbox: an Executor and the local ActionCache
 //! schedule    the ready queue; owns the Executor and ActionCache traits
+//! ─────────────────────────────────────────────────────────────────────────
+//! query       the query language over package graphs; labels, JSON, DOT,
+//!             Mermaid and the HTML viewer
 //! ─────────────────────────────────────────────────────────────────────────
 //! plan        packages × platforms → action graph, one key recipe
 //! discover    go list per platform → package graph
@@ -56,6 +60,8 @@ pub mod fetch;
 pub mod toolchain;
 pub mod discover;
 pub mod plan;
+
+pub mod query;
 
 pub mod schedule;
 pub mod exec;

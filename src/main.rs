@@ -52,6 +52,10 @@ fn run() -> Result<(), Failure> {
             settings.quiet = true;
             gobuildr::commands::test::test(&settings, &interrupt)
         }
+        args::Command::Query(q) => {
+            let settings = Settings::resolve(&cli, &q.build_args())?;
+            gobuildr::commands::query::query(&settings, q)
+        }
         args::Command::Platforms => {
             let settings = Settings::resolve(&cli, &args::BuildArgs::default())?;
             gobuildr::commands::platforms::list_platforms(&settings)

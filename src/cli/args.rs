@@ -48,6 +48,54 @@ pub enum Command {
     Toolchain(FetchArgs),
     /// Run the tests of packages, with results cached by content.
     Test(TestArgs),
+    /// Query the package graph as it is built, per platform and tags
+    /// (the language is in docs/query.md).
+    Query(QueryArgs),
+}
+
+/// `gobuildr query EXPR`, or `gobuildr query --diff OLD NEW`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The query, e.g. 'deps(//cmd/app) - std'.
+    #[arg(required_unless_present = "diff", value_name = "EXPR")]
+    pub expr: Option<String>,
+    /// A platform to query, GOOS/GOARCH[/VARIANT] (repeatable; default: the host).
+    #[arg(long = "platform", value_name = "PLATFORM")]
+    pub platform: Vec<String>,
+    /// Platforms to query, comma-separated, or named sets (as for build).
+    #[arg(long = "platforms", value_name = "LIST")]
+    pub platforms: Vec<String>,
+    /// Build tags, comma-separated (as go build -tags).
+    #[arg(long, value_name = "TAGS")]
+    pub tags: Vec<String>,
+    /// What to print: one label a line, JSON objects, a DOT or Mermaid
+    /// graph, or a self-contained interactive HTML page.
+    #[arg(long, value_parser = ["label", "json", "dot", "mermaid", "html"], default_value = "label")]
+    pub output: String,
+    /// Write the output to FILE instead of stdout.
+    #[arg(short = 'o', value_name = "FILE")]
+    pub out_file: Option<PathBuf>,
+    /// Compare two --output json snapshots: packages and modules added,
+    /// removed or changed, per platform.
+    #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with = "expr")]
+    pub diff: Vec<PathBuf>,
+    /// Never download: fail if a module is not in gobuildr's cache.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+impl QueryArgs {
+    /// The build flags a query shares with build: every package of the
+    /// workspace, on these platforms, with these tags.
+    pub fn build_args(&self) -> BuildArgs {
+        BuildArgs {
+            platform: self.platform.clone(),
+            platforms: self.platforms.clone(),
+            tags: self.tags.clone(),
+            offline: self.offline,
+            ..Default::default()
+        }
+    }
 }
 
 /// go test's flags, with go test's meaning (`-run` as well as `--run`).

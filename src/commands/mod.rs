@@ -5,6 +5,7 @@ pub mod build;
 pub mod explain;
 pub mod fetch;
 pub mod platforms;
+pub mod query;
 pub mod test;
 pub mod toolchain;
 pub mod verify;

@@ -3,6 +3,7 @@
 //! the plan.
 
 mod flags;
+mod graphs;
 mod remote;
 pub mod modules;
 mod targets;
@@ -25,6 +26,7 @@ use crate::workspace::label::Label;
 use crate::workspace::tree::Tree;
 use crate::workspace::Workspace;
 
+pub use graphs::GraphSource;
 pub use modules::{fetcher, fetcher_sources, load_sums, open_database, required_modules};
 pub use modules::{sum_files, vendored};
 pub use targets::display_path;

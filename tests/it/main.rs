@@ -16,6 +16,7 @@ mod matrix;
 mod modules;
 mod netfix;
 mod projects;
+mod query;
 mod realworld;
 mod reapi_servers;
 mod remote;

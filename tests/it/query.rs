@@ -1,0 +1,447 @@
+//! `gobuildr query` on a small workspace laid out here, against `go list`
+//! and answers known by construction; the HTML page in headless chromium.
+//!
+//! Chromium: the page tests run it when it is installed; when it is not,
+//! they fail under CI (the CI image installs it) and say they were skipped
+//! elsewhere.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::support::{nonce, scratch, stderr, write_files, Gobuildr};
+
+/// cmd/app imports lib/a and lib/b, cmd/tool only lib/a, lib/a imports
+/// lib/b; lib/b imports os/user on windows only, unicode/utf16 with the
+/// purego tag; win/ has windows-only files.
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("query-")
+        .tempdir_in(scratch())
+        .unwrap();
+    write_files(
+        dir.path(),
+        &[
+            ("go.mod", "module example.com/q\n\ngo 1.22\n"),
+            (
+                "cmd/app/main.go",
+                "package main\n\nimport (\n\t\"example.com/q/lib/a\"\n\t\"example.com/q/lib/b\"\n)\n\nfunc main() { a.A(); b.B() }\n",
+            ),
+            (
+                "cmd/tool/main.go",
+                "package main\n\nimport \"example.com/q/lib/a\"\n\nfunc main() { a.A() }\n",
+            ),
+            (
+                "lib/a/a.go",
+                "package a\n\nimport \"example.com/q/lib/b\"\n\nfunc A() { b.B() }\n",
+            ),
+            (
+                "lib/b/b.go",
+                "package b\n\nimport \"strings\"\n\nfunc B() { _ = strings.ToUpper(\"x\") }\n",
+            ),
+            (
+                "win/win.go",
+                "//go:build windows\n\npackage win\n",
+            ),
+            (
+                "lib/b/b_purego.go",
+                "//go:build purego\n\npackage b\n\nimport \"unicode/utf16\"\n\nvar _ = utf16.IsSurrogate\n",
+            ),
+            (
+                "lib/b/b_windows.go",
+                "//go:build windows\n\npackage b\n\nimport \"os/user\"\n\nvar _ = user.Current\n",
+            ),
+        ],
+    );
+    dir
+}
+
+fn query(dir: &Path, args: &[&str]) -> Output {
+    Gobuildr::new(dir).arg("query").args(args).run()
+}
+
+/// The query's stdout; panics unless it succeeds.
+fn query_ok(dir: &Path, args: &[&str]) -> String {
+    let out = query(dir, args);
+    assert!(out.status.success(), "query {args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::to_string).collect()
+}
+
+fn json(dir: &Path, args: &[&str]) -> Vec<Value> {
+    let text = query_ok(dir, &[args, &["--output", "json"]].concat());
+    serde_json::from_str::<Value>(&text)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The import paths of a json result.
+fn import_paths(items: &[Value]) -> BTreeSet<String> {
+    items
+        .iter()
+        .map(|o| o["import_path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `go list -deps ./cmd/app` for GOOS, as the brief's oracle runs it.
+fn go_list_deps(dir: &Path, goos: &str) -> BTreeSet<String> {
+    let out = Command::new("go")
+        .current_dir(dir)
+        .env("GOFLAGS", "-buildvcs=false")
+        .env("GOPROXY", "off")
+        .env("CGO_ENABLED", "0")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOOS", goos)
+        .env("GOARCH", "amd64")
+        .args(["list", "-deps", "./cmd/app"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "go list: {}", stderr(&out));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn query_deps_equal_go_list_per_platform() {
+    let ws = workspace();
+    let dir = ws.path();
+    for goos in ["linux", "windows"] {
+        let platform = format!("{goos}/amd64");
+        let got = import_paths(&json(dir, &["deps(//cmd/app)", "--platform", &platform]));
+        assert_eq!(got, go_list_deps(dir, goos), "{platform}");
+    }
+    let linux = go_list_deps(dir, "linux");
+    let windows = go_list_deps(dir, "windows");
+    let only: BTreeSet<String> = windows.difference(&linux).cloned().collect();
+    assert!(only.contains("os/user"), "{only:?}");
+    let q = "platform(windows/amd64, deps(//cmd/app)) - platform(linux/amd64, deps(//cmd/app))";
+    let got = json(dir, &[q]);
+    assert_eq!(import_paths(&got), only);
+    assert!(got.iter().all(|o| o["platform"] == "windows/amd64"));
+    // The label output says the same, one import path a line, sorted.
+    let text = lines(&query_ok(dir, &[q]));
+    assert_eq!(text, only.into_iter().collect::<Vec<_>>());
+}
+
+#[test]
+fn query_walks_have_known_answers() {
+    let ws = workspace();
+    let dir = ws.path();
+    let run = |q: &str| lines(&query_ok(dir, &[q]));
+    let all = ["//cmd/app", "//cmd/tool", "//lib/a", "//lib/b"];
+    assert_eq!(run("rdeps(//..., //lib/b)"), all);
+    // A directory of windows-only files is a package on windows only.
+    assert_eq!(run("//..."), all);
+    assert_eq!(run("platform(windows/amd64, //win/...)"), ["//win"]);
+    assert_eq!(
+        run("rdeps(//..., //lib/b, 1)"),
+        ["//cmd/app", "//lib/a", "//lib/b"]
+    );
+    assert_eq!(
+        run("rdeps(//cmd/tool, //lib/b)"),
+        ["//cmd/tool", "//lib/a", "//lib/b"]
+    );
+    // somepath prints the path in order, not sorted.
+    assert_eq!(
+        run("somepath(//cmd/tool, strings)"),
+        ["//cmd/tool", "//lib/a", "//lib/b", "strings"]
+    );
+    assert_eq!(run("somepath(//lib/a, //cmd/app)"), Vec::<String>::new());
+    assert_eq!(
+        run("allpaths(//cmd/app, //lib/b)"),
+        ["//cmd/app", "//lib/a", "//lib/b"]
+    );
+    assert_eq!(
+        run("allpaths(//cmd/tool, strings)"),
+        ["//cmd/tool", "//lib/a", "//lib/b", "strings"]
+    );
+    assert_eq!(run("deps(//cmd/...) - std"), all);
+    assert_eq!(run("kind(main, //...)"), ["//cmd/app", "//cmd/tool"]);
+    assert_eq!(run("filter(lib, //...)"), ["//lib/a", "//lib/b"]);
+    assert_eq!(run("deps(//cmd/tool, 1)"), ["//cmd/tool", "//lib/a"]);
+    assert_eq!(run("modules(deps(//...))"), ["example.com/q"]);
+    // Tags change the graph: in the query, and from the command line.
+    let purego = run("tags(purego, deps(//cmd/app)) - deps(//cmd/app)");
+    assert_eq!(purego, ["unicode/utf16"]);
+    let tagged = query_ok(dir, &["deps(//lib/b) ^ unicode/utf16", "--tags", "purego"]);
+    assert_eq!(lines(&tagged), ["unicode/utf16"]);
+}
+
+#[test]
+fn query_json_has_weight_and_reach() {
+    let ws = workspace();
+    let dir = ws.path();
+    let items = json(
+        dir,
+        &[
+            "deps(//cmd/app)",
+            "--platforms",
+            "linux/amd64,windows/amd64",
+        ],
+    );
+    let find = |path: &str, platform: &str| {
+        items
+            .iter()
+            .find(|o| o["import_path"] == path && o["platform"] == platform)
+            .unwrap_or_else(|| panic!("{path} on {platform}"))
+            .clone()
+    };
+    let size = |f: &str| std::fs::metadata(dir.join(f)).unwrap().len();
+    let b = find("example.com/q/lib/b", "linux/amd64");
+    assert_eq!(b["label"], "//lib/b");
+    assert_eq!(b["module"], "example.com/q");
+    assert_eq!(b["std"], false);
+    assert_eq!(b["files"], 1);
+    assert_eq!(b["bytes"], size("lib/b/b.go"));
+    assert_eq!(b["reached_by"], 3, "app, tool and a");
+    let wb = find("example.com/q/lib/b", "windows/amd64");
+    assert_eq!(wb["files"], 2);
+    assert_eq!(wb["bytes"], size("lib/b/b.go") + size("lib/b/b_windows.go"));
+    let app = find("example.com/q/cmd/app", "linux/amd64");
+    assert_eq!(app["reaches"], go_list_deps(dir, "linux").len() - 1);
+    assert_eq!(app["reached_by"], 0);
+    assert_eq!(app["main"], true);
+    let strings = find("strings", "linux/amd64");
+    assert_eq!(
+        (&strings["std"], &strings["module"]),
+        (&Value::Bool(true), &Value::from("std"))
+    );
+    assert!(strings["label"].is_null());
+    // One object per package and platform.
+    let per_platform = |p: &str| items.iter().filter(|o| o["platform"] == p).count();
+    assert_eq!(
+        per_platform("linux/amd64"),
+        go_list_deps(dir, "linux").len()
+    );
+    assert_eq!(
+        per_platform("windows/amd64"),
+        go_list_deps(dir, "windows").len()
+    );
+    let modules = json(dir, &["modules(deps(//...))"]);
+    assert_eq!(modules.len(), 1);
+    assert_eq!(modules[0]["module"], "example.com/q");
+    assert_eq!(modules[0]["main"], true);
+}
+
+#[test]
+fn query_graph_outputs() {
+    let ws = workspace();
+    let dir = ws.path();
+    let dot = query_ok(dir, &["deps(//cmd/app) - std", "--output", "dot"]);
+    for edge in [
+        "\"//cmd/app\" -> \"//lib/a\";",
+        "\"//cmd/app\" -> \"//lib/b\";",
+        "\"//lib/a\" -> \"//lib/b\";",
+    ] {
+        assert!(dot.contains(edge), "{dot}");
+    }
+    assert_eq!(dot.matches("->").count(), 3, "{dot}");
+    let mermaid = query_ok(dir, &["deps(//cmd/tool) - std", "--output", "mermaid"]);
+    assert_eq!(
+        mermaid,
+        "graph LR\n  n0[\"//cmd/tool\"]\n  n1[\"//lib/a\"]\n  n2[\"//lib/b\"]\n  n0 --> n1\n  n1 --> n2\n"
+    );
+    let file = dir.join("out.txt");
+    let out = query(dir, &["//lib/...", "-o", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "//lib/a\n//lib/b\n"
+    );
+}
+
+#[test]
+fn query_errors_name_the_problem() {
+    let ws = workspace();
+    let dir = ws.path();
+    let q = "deps(//cmd/app) + frob(//lib/a)";
+    let out = query(dir, &[q]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let caret = format!("{q}\n{}^ unknown function 'frob'", " ".repeat(18));
+    assert!(stderr(&out).contains(&caret), "{}", stderr(&out));
+    let out = query(dir, &["deps(//cmd/app"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(&format!("{}^ expected ',' or ')'", " ".repeat(14))));
+    let out = query(dir, &["deps(//no/such)"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no package matches \"//no/such\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = query(dir, &["platform(plan9/sparc, std)"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("plan9/sparc"), "{}", stderr(&out));
+    let out = query(dir, &["modules(//...)", "--output", "dot"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("use --output label or json"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn query_diff_of_snapshots() {
+    let ws = workspace();
+    let dir = ws.path();
+    let snapshot = |name: &str| {
+        let path = dir.join(name);
+        let args = [
+            "deps(//cmd/app)",
+            "--output",
+            "json",
+            "-o",
+            path.to_str().unwrap(),
+        ];
+        query_ok(dir, &args);
+        path
+    };
+    let old = snapshot("old.json");
+    write_files(
+        dir,
+        &[(
+            "lib/a/a.go",
+            "package a\n\nimport (\n\t\"strconv\"\n\n\t\"example.com/q/lib/b\"\n)\n\nfunc A() { b.B(); _ = strconv.Itoa(1) }\n",
+        )],
+    );
+    let new = snapshot("new.json");
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let text = query_ok(dir, &["--diff", old, new]);
+    assert!(text.contains("+ package strconv (std)"), "{text}");
+    assert!(
+        text.contains("~ package example.com/q/lib/a: bytes "),
+        "{text}"
+    );
+    assert!(!text.contains("- package"), "{text}");
+    assert_eq!(query_ok(dir, &["--diff", old, old]), "no differences\n");
+    let out = query(dir, &["--diff", old, "/nonexistent.json"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Chromium, or None where it is not installed (an error under CI).
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |d| d.join(name)))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is not installed (apt-get install -y chromium)"
+        );
+        eprintln!("skipped: chromium is not installed");
+    }
+    found
+}
+
+/// The page's state element after chromium ran it with `hash`.
+fn page_state(browser: &Path, page: &Path, hash: &str) -> Value {
+    let url = format!("file://{}#{hash}", page.display());
+    let out = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu"])
+        .args(["--virtual-time-budget=5000", "--dump-dom", &url])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom
+        .find("<pre id=\"gobuildr-state\"")
+        .unwrap_or_else(|| panic!("no state in the page: {}", stderr(&out)));
+    let body = &dom[start..];
+    let body = &body[body.find('>').unwrap() + 1..body.find("</pre>").unwrap()];
+    let text = body
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn query_html_in_chromium() {
+    let Some(browser) = chromium() else { return };
+    let ws = workspace();
+    let dir = ws.path();
+    let page = dir.join("graph.html");
+    // A `</script>` in the query must not end the page's script.
+    let q = "deps(//cmd/app) - filter(\"</script>\", std)";
+    let args = [
+        q,
+        "--platforms",
+        "linux/amd64,windows/amd64",
+        "--output",
+        "html",
+    ];
+    query_ok(dir, &[&args[..], &["-o", page.to_str().unwrap()]].concat());
+    let linux = go_list_deps(dir, "linux");
+    let state = page_state(&browser, &page, "search=lib/a");
+    assert_eq!(state["ready"], true, "{state}");
+    assert_eq!(state["errors"], Value::Array(vec![]), "{state}");
+    assert_eq!(state["platform"], "linux/amd64");
+    assert_eq!(state["total_packages"], linux.len());
+    // Three workspace packages and std collapsed into one node.
+    assert_eq!(state["visible_nodes"], 4, "{state}");
+    assert_eq!(
+        state["search_matches"],
+        serde_json::json!(["example.com/q/lib/a"])
+    );
+    let state = page_state(
+        &browser,
+        &page,
+        "platform=windows/amd64&expand=std&search=os/user",
+    );
+    assert_eq!(state["errors"], Value::Array(vec![]), "{state}");
+    let windows = go_list_deps(dir, "windows");
+    assert_eq!(state["total_packages"], windows.len());
+    assert_eq!(state["visible_nodes"], windows.len(), "{state}");
+    assert_eq!(state["search_matches"], serde_json::json!(["os/user"]));
+    let state = page_state(&browser, &page, "select=example.com/q/lib/a");
+    assert_eq!(
+        state["highlighted_rdeps"],
+        serde_json::json!(["example.com/q/cmd/app"])
+    );
+    assert_eq!(
+        state["highlighted_deps"],
+        serde_json::json!(["example.com/q/lib/b", "std"])
+    );
+}
+
+#[test]
+fn query_object_sizes_come_from_the_cache() {
+    let ws = workspace();
+    let dir = ws.path();
+    // A package no earlier run compiled.
+    let source = format!(
+        "// {}\npackage b\n\nimport \"strings\"\n\nfunc B() {{ _ = strings.ToUpper(\"x\") }}\n",
+        nonce()
+    );
+    write_files(dir, &[("lib/b/b.go", &source)]);
+    let size_of = |items: &[Value], path: &str| {
+        items.iter().find(|o| o["import_path"] == path).unwrap()["object_bytes"].clone()
+    };
+    let before = json(dir, &["deps(//cmd/app)"]);
+    assert!(size_of(&before, "example.com/q/lib/b").is_null());
+    let out = Gobuildr::new(dir).args(["build", "-q", "//cmd/app"]).run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = json(dir, &["deps(//cmd/app)"]);
+    for path in ["example.com/q/lib/b", "example.com/q/cmd/app", "strings"] {
+        let size = size_of(&after, path).as_u64().unwrap_or(0);
+        assert!(size > 100, "{path}: {size}");
+    }
+    // Another platform's or tag's graph was not built: unknown.
+    let other = json(dir, &["tags(purego, //lib/b)"]);
+    assert!(size_of(&other, "example.com/q/lib/b").is_null());
+}
