@@ -6,6 +6,8 @@
 #   touch  every file's modification time changed, contents not
 #          (go test's cache reads times and sizes of the files tests open;
 #          gobuildr's keys are contents)
+#   clone  the same tree copied to another path, as a fresh CI checkout
+#          is, with the caches warm
 # Each row also counts the test binaries each tool ran (go test -json:
 # packages whose result is not "(cached)").
 #
@@ -58,16 +60,18 @@ for run in $(seq 1 "$runs"); do
   for tool in $order; do sample "$tool" warm "$run"; done
   find . -type f -exec touch {} +
   for tool in $order; do sample "$tool" touch "$run"; done
+  cp -r "$ws" "$scratch/clone-$run"
+  (cd "$scratch/clone-$run" && for tool in $order; do sample "$tool" clone "$run"; done)
 done
 
 python3 - "$tsv" "$modver" <<'EOF'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 med = lambda t, k, f: statistics.median(float(r[f]) for r in rows if (r["tool"], r["kind"]) == (t, k))
-print(f"{sys.argv[2]}, own test suite, median of {len(rows) // 6}:\n")
+print(f"{sys.argv[2]}, own test suite, median of {len(rows) // 8}:\n")
 print("| case | go test s | gobuildr test s | ratio | binaries run (go / gobuildr) |")
 print("|---|---|---|---|---|")
-for k in ["cold", "warm", "touch"]:
+for k in ["cold", "warm", "touch", "clone"]:
     g, b = med("go", k, "seconds"), med("gobuildr", k, "seconds")
     print(f"| {k} | {g:.2f} | {b:.2f} | {b / g:.2f} | {med('go', k, 'binaries_run'):.0f} / {med('gobuildr', k, 'binaries_run'):.0f} |")
 print(f"\nraw samples: {sys.argv[1]}")

@@ -23,6 +23,10 @@ fn run() -> Result<(), Failure> {
             let settings = Settings::resolve(&cli, b)?;
             gobuildr::commands::build::build(&settings, &interrupt)
         }
+        args::Command::Aquery(a) => {
+            let settings = Settings::resolve(&cli, &a.build)?;
+            gobuildr::commands::aquery::aquery(&settings, a)
+        }
         args::Command::Explain(b) => {
             let settings = Settings::resolve(&cli, b)?;
             gobuildr::commands::explain::explain(&settings)

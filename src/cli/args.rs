@@ -38,6 +38,9 @@ pub enum Command {
     Build(BuildArgs),
     /// Say why each action of the request would run, without building.
     Explain(BuildArgs),
+    /// Print the actions of a build (argv, inputs by digest, outputs, key,
+    /// cached), without building.
+    Aquery(AqueryArgs),
     /// Download and verify every module the workspace needs.
     Fetch(FetchArgs),
     /// Rebuild under varied conditions and prove the outputs bit-identical.
@@ -51,6 +54,23 @@ pub enum Command {
     /// Query the package graph as it is built, per platform and tags
     /// (the language is in docs/query.md).
     Query(QueryArgs),
+}
+
+/// `gobuildr aquery [LABELS] [build flags]`.
+#[derive(Debug, Args)]
+pub struct AqueryArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// text (one block an action) or json (an array).
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub format: String,
+    /// Only actions of this kind: compile, asm, symabis, pack, link,
+    /// preprofile, vet, cover, covdata, test (repeatable).
+    #[arg(long, value_name = "KIND")]
+    pub kind: Vec<String>,
+    /// Only actions whose package's import path matches REGEX.
+    #[arg(long, value_name = "REGEX")]
+    pub package: Option<String>,
 }
 
 /// `gobuildr query EXPR`, or `gobuildr query --diff OLD NEW`.

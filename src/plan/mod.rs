@@ -266,8 +266,8 @@ fn group_packages<'g>(
 }
 
 /// The packages `roots` import, transitively, and the roots. Walked by
-/// imports: the discovery cache keeps full dependency lists for main
-/// packages only.
+/// imports (and dependency lists where kept): the discovery cache keeps
+/// full dependency lists for main packages only.
 pub(super) fn closure<'g>(
     graph: &'g PackageGraph,
     roots: impl Iterator<Item = &'g String>,
@@ -279,7 +279,9 @@ pub(super) fn closure<'g>(
             continue;
         };
         if seen.insert(key) {
-            todo.extend(&pkg.imports);
+            // A main package's deps add what every binary links without
+            // importing it (runtime and its own dependencies).
+            todo.extend(pkg.imports.iter().chain(&pkg.deps));
         }
     }
     seen

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod aquery;
 mod build;
 mod checksum_db;
 mod explain_keys;

@@ -138,3 +138,24 @@ fn errors_users_meet_first() {
     ));
     snapshot("errors", &text, root);
 }
+
+#[test]
+fn aquery_text_names_each_input_and_where_it_comes_from() {
+    let ws = workspace();
+    let out = Gobuildr::new(ws.path())
+        .args([
+            "aquery",
+            "--kind",
+            "compile",
+            "--package",
+            "^example.com/snap/lib$",
+        ])
+        .args(HOST)
+        .run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The toolchain's version is in compile's argv.
+    let version = regex::Regex::new(r"go1\.\d+\.\d+").unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let text = version.replace_all(&stdout, "go[VERSION]");
+    snapshot("aquery_text", &text, ws.path());
+}

@@ -186,7 +186,7 @@ impl Gobuildr {
     }
 
     pub fn command(mut self) -> Command {
-        let builds = ["build", "explain", "verify"];
+        let builds = ["build", "explain", "verify", "aquery"];
         let sub = self.args.iter().position(|a| builds.iter().any(|b| a == b));
         let chosen = self
             .args
