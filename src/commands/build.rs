@@ -187,6 +187,7 @@ pub(super) fn summarise(
         action_list: report::action_list(&p.plan, run, reasons),
         remote: None,
         tests: Vec::new(),
+        breakdown: report::time_breakdown(run, &p.phases.spans),
     }
 }
 
@@ -237,14 +238,30 @@ fn write_profile(path: &Path, p: &Prepared, run: &Run, schedule_start: f64) -> R
         }
         let a = &p.plan.graph[NodeIndex::new(i)];
         let args = serde_json::json!({"platform": a.platform.to_string(), "cached": matches!(r.outcome, schedule::Outcome::Cached), "source": r.origin});
+        let start = schedule_start + r.started;
         trace.span(
             &format!("{} {}", a.kind, a.package),
             &a.kind.to_string(),
             r.worker + 1,
-            schedule_start + r.started,
+            start,
             r.seconds,
             args,
         );
+        // Its phases, nested under it in the viewer.
+        let mut at = start;
+        for (phase, seconds) in r.breakdown.phases() {
+            if seconds > 0.0 {
+                trace.span(
+                    phase,
+                    "step",
+                    r.worker + 1,
+                    at,
+                    seconds,
+                    serde_json::json!({}),
+                );
+                at += seconds;
+            }
+        }
     }
     trace.write(path)?;
     Ok(())

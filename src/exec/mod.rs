@@ -25,7 +25,9 @@ use std::time::{Instant, SystemTime};
 use crate::cache::{ActionEntry, Cache, OutputEntry};
 use crate::digest::{ActionKey, FileDigest};
 use crate::plan::{tool_env, Action, ActionKind, GOROOT, SB, TOOLDIR};
-use crate::schedule::{ActionCache, ActionError, ExecResult, Executor, Hit, Origin, Request};
+use crate::schedule::{
+    ActionCache, ActionError, Breakdown, ExecResult, Executor, Hit, Origin, Request,
+};
 use crate::toolchain::Toolchain;
 use sandbox::Sandbox;
 
@@ -158,25 +160,35 @@ impl<'a> LocalExecutor<'a> {
         digests: &[FileDigest],
     ) -> Result<ExecResult, ExecError> {
         let start = Instant::now();
+        let mut clock = Clock(Instant::now());
+        let mut b = Breakdown::default();
         let dir = Sandbox::create(self.cache.tmp_dir(), key)?;
-        let sb = dir.path();
-        self.stage(action, digests, sb)?;
+        let sb = dir.path().to_path_buf();
+        b.setup = clock.lap();
+        self.stage(action, digests, &sb)?;
+        b.stage = clock.lap();
         let (success, raw) = if action.argv.first().map(String::as_str) == Some("pack") {
-            pack::run(sb, &action.argv[2], &action.argv[3..])
+            pack::run(&sb, &action.argv[2], &action.argv[3..])
         } else {
-            self.spawn(action, sb)?
+            self.spawn(action, &sb)?
         };
+        b.tool = clock.lap();
         let outputs = if success {
-            self.store_outputs(action, sb)?
+            self.store_outputs(action, &sb)?
         } else {
             Vec::new()
         };
+        b.outputs = clock.lap();
+        let output = rewrite_paths(&raw, &sb, &action.src_display);
+        drop(dir);
+        b.cleanup = clock.lap();
         Ok(ExecResult {
             success,
-            output: rewrite_paths(&raw, sb, &action.src_display),
+            output,
             seconds: start.elapsed().as_secs_f64(),
             outputs,
             origin: Origin::Local,
+            breakdown: b,
         })
     }
 
@@ -259,6 +271,19 @@ impl<'a> LocalExecutor<'a> {
         let mut text = String::from_utf8_lossy(&out.stdout).to_string();
         text.push_str(&String::from_utf8_lossy(&out.stderr));
         Ok((out.status.success(), text))
+    }
+}
+
+/// Laps of one action's phases.
+struct Clock(Instant);
+
+impl Clock {
+    /// Seconds since the last lap.
+    fn lap(&mut self) -> f64 {
+        let now = Instant::now();
+        let s = (now - self.0).as_secs_f64();
+        self.0 = now;
+        s
     }
 }
 

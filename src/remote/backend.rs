@@ -233,12 +233,18 @@ impl Remote<'_> {
         } else {
             Vec::new()
         };
+        let seconds = start.elapsed().as_secs_f64();
         Ok(ExecResult {
             success,
             output,
-            seconds: start.elapsed().as_secs_f64(),
+            seconds,
             outputs,
             origin: Origin::Remote,
+            // The worker's phases are the server's: all of it is the tool.
+            breakdown: crate::schedule::Breakdown {
+                tool: seconds,
+                ..Default::default()
+            },
         })
     }
 

@@ -208,6 +208,49 @@ pub struct Summary {
     /// `gobuildr test`: each package's verdict (absent for a build).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<TestSummary>,
+    /// Where the wall time went.
+    pub breakdown: TimeBreakdown,
+}
+
+/// Where a build's wall time went: the phases before any action (each
+/// `[name, start, seconds]`), the actions' own phases summed over every
+/// action looked up or run, and the workers' idle time while the graph
+/// ran (waiting on the critical path, or on too few ready actions).
+#[derive(Debug, Serialize)]
+pub struct TimeBreakdown {
+    pub before_actions: Vec<(&'static str, f64, f64)>,
+    pub actions: crate::schedule::Breakdown,
+    /// From the first action's start to the last one's end.
+    pub schedule_seconds: f64,
+    pub workers: usize,
+    pub idle_worker_seconds: f64,
+}
+
+/// The breakdown of a run after `phases` (its workers: those that took
+/// up an action).
+pub fn time_breakdown(run: &Run, phases: &[(&'static str, f64, f64)]) -> TimeBreakdown {
+    let mut actions = crate::schedule::Breakdown::default();
+    let (mut first, mut last, mut busy) = (f64::MAX, 0.0f64, 0.0);
+    let mut workers = std::collections::BTreeSet::new();
+    for r in run
+        .records
+        .iter()
+        .filter(|r| !matches!(r.outcome, Outcome::NotRun))
+    {
+        actions.add(&r.breakdown);
+        workers.insert(r.worker);
+        first = first.min(r.started);
+        last = last.max(r.started + r.seconds);
+        busy += r.seconds;
+    }
+    let wall = if first == f64::MAX { 0.0 } else { last - first };
+    TimeBreakdown {
+        before_actions: phases.to_vec(),
+        actions,
+        schedule_seconds: wall,
+        workers: workers.len(),
+        idle_worker_seconds: (workers.len() as f64 * wall - busy).max(0.0),
+    }
 }
 
 /// One package's test verdict on one platform.

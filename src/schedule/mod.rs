@@ -71,6 +71,7 @@ pub struct Record {
     /// which worker (for `--profile`).
     pub started: f64,
     pub worker: usize,
+    pub breakdown: Breakdown,
 }
 
 impl Record {
@@ -85,6 +86,7 @@ impl Record {
             seconds: 0.0,
             started: 0.0,
             worker: 0,
+            breakdown: Breakdown::default(),
         }
     }
 
@@ -161,6 +163,47 @@ impl Run {
 /// as the action's output.
 pub type ActionError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Where an action's wall time went, in seconds (`--profile`, and the
+/// summary's `breakdown`): looking it up (key and cache), its sandbox's
+/// set-up, staging its inputs, the tool itself, moving and hashing its
+/// outputs into the store, writing its cache entry, removing the sandbox.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Breakdown {
+    pub lookup: f64,
+    pub setup: f64,
+    pub stage: f64,
+    pub tool: f64,
+    pub outputs: f64,
+    pub store: f64,
+    pub cleanup: f64,
+}
+
+impl Breakdown {
+    /// The phases in the order an action goes through them.
+    pub fn phases(&self) -> [(&'static str, f64); 7] {
+        [
+            ("lookup", self.lookup),
+            ("setup", self.setup),
+            ("stage", self.stage),
+            ("tool", self.tool),
+            ("outputs", self.outputs),
+            ("cleanup", self.cleanup),
+            ("store", self.store),
+        ]
+    }
+
+    /// Adds another action's.
+    pub fn add(&mut self, o: &Breakdown) {
+        self.lookup += o.lookup;
+        self.setup += o.setup;
+        self.stage += o.stage;
+        self.tool += o.tool;
+        self.outputs += o.outputs;
+        self.store += o.store;
+        self.cleanup += o.cleanup;
+    }
+}
+
 /// The result of running one action: kept whether it succeeded or not.
 #[derive(Debug, Clone)]
 pub struct ExecResult {
@@ -172,6 +215,9 @@ pub struct ExecResult {
     pub outputs: Vec<OutputEntry>,
     /// Local or Remote.
     pub origin: Origin,
+    /// Where the executor's time went (lookup and store are the
+    /// scheduler's).
+    pub breakdown: Breakdown,
 }
 
 /// One action, ready: its key and the digests of its inputs, in input
@@ -282,19 +328,26 @@ fn perform(
         let bug = "bug: an input of a ready action is unknown\n";
         return Record::failed(None, inputs, bug.into(), 0.0);
     };
+    let t = Instant::now();
     let key = action.key(backend.toolchain, &digests);
     let req = Request {
         action,
         key: &key,
         inputs: &digests,
     };
-    if fresh == Some(action.kind) {
-        return execute(backend, &req, inputs, false);
-    }
-    match backend.cache.lookup(&req) {
+    let fresh = fresh == Some(action.kind);
+    let hit = if fresh {
+        None
+    } else {
+        backend.cache.lookup(&req)
+    };
+    let lookup = t.elapsed().as_secs_f64();
+    let mut rec = match hit {
         Some(hit) => Record::cached(key, inputs, hit),
-        None => execute(backend, &req, inputs, true),
-    }
+        None => execute(backend, &req, inputs, !fresh),
+    };
+    rec.breakdown.lookup = lookup;
+    rec
 }
 
 /// Runs an action and stores the entry of a success.
@@ -315,6 +368,7 @@ fn execute(
         output: res.output,
         seconds: res.seconds,
     };
+    let t = Instant::now();
     let stored = if store {
         backend.cache.store(req, &entry, res.origin)
     } else {
@@ -323,6 +377,8 @@ fn execute(
     if let Err(e) = stored {
         return Record::failed(Some(key), inputs, format!("{e}\n"), res.seconds);
     }
+    let mut breakdown = res.breakdown;
+    breakdown.store = t.elapsed().as_secs_f64();
     Record {
         outcome: Outcome::Executed,
         origin: Some(res.origin),
@@ -331,6 +387,7 @@ fn execute(
         outputs: entry.outputs,
         output: entry.output,
         seconds: res.seconds,
+        breakdown,
         ..Record::not_run()
     }
 }

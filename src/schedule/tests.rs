@@ -124,6 +124,7 @@ impl Executor for FakeExecutor {
             seconds: 0.0,
             outputs,
             origin: Origin::Local,
+            breakdown: Breakdown::default(),
         })
     }
 

@@ -292,13 +292,40 @@ fn profile_is_a_chrome_trace_of_every_action() {
     let events = t["traceEvents"].as_array().unwrap();
     let spans: Vec<&serde_json::Value> = events.iter().filter(|e| e["ph"] == "X").collect();
     let actions = s.0["actions"]["total"].as_u64().unwrap() as usize;
-    assert_eq!(
-        spans.iter().filter(|e| e["cat"] != "phase").count(),
-        actions
-    );
+    let is_action = |e: &&&serde_json::Value| e["cat"] != "phase" && e["cat"] != "step";
+    assert_eq!(spans.iter().filter(is_action).count(), actions);
     assert!(spans.iter().any(|e| e["name"] == "discovery"));
-    for e in spans {
+    for e in &spans {
         assert!(e["ts"].as_f64().unwrap() >= 0.0 && e["dur"].as_f64().unwrap() >= 0.0);
         assert!(e["tid"].as_u64().is_some());
     }
+    // Each executed action's steps lie inside it, the tool among them.
+    let f = |e: &serde_json::Value, k: &str| e[k].as_f64().unwrap();
+    for a in spans.iter().filter(is_action) {
+        let (start, end) = (f(a, "ts"), f(a, "ts") + f(a, "dur"));
+        let steps: Vec<&&serde_json::Value> = spans
+            .iter()
+            .filter(|e| e["cat"] == "step" && e["tid"] == a["tid"])
+            .filter(|e| f(e, "ts") >= start && f(e, "ts") < end)
+            .collect();
+        let inside = steps.iter().all(|e| f(e, "ts") + f(e, "dur") <= end + 1.0);
+        assert!(inside, "{a} {steps:?}");
+        if a["args"]["cached"] == false {
+            assert!(steps.iter().any(|e| e["name"] == "tool"), "{a}");
+        }
+    }
+    // The summary's breakdown: the actions' phases, and the time before.
+    let b = &s.0["breakdown"];
+    assert!(b["actions"]["tool"].as_f64().unwrap() > 0.0, "{b}");
+    let names: Vec<&str> = b["before_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"discovery") && names.contains(&"plan"),
+        "{b}"
+    );
+    assert!(b["workers"].as_u64().unwrap() >= 1);
 }
