@@ -11,7 +11,7 @@ pub mod render;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::rc::Rc;
 
@@ -56,6 +56,15 @@ impl Snapshot {
         let mut packages = Vec::with_capacity(by_path.len());
         let mut weights = Vec::with_capacity(by_path.len());
         let mut reverse = vec![Vec::new(); by_path.len()];
+        let deps: Vec<Vec<usize>> = built
+            .iter()
+            .map(|p| {
+                p.deps
+                    .iter()
+                    .filter_map(|d| by_path.get(d).copied())
+                    .collect()
+            })
+            .collect();
         for (i, p) in built.into_iter().enumerate() {
             // "C" and packages go list could not find are not in the graph.
             let imports: Vec<usize> = p
@@ -72,6 +81,7 @@ impl Snapshot {
             });
             weights.push(weight(p));
         }
+        add_linker_deps(&mut packages, &deps, &mut reverse);
         Snapshot {
             graph: Rc::new(Graph { packages }),
             weights,
@@ -98,7 +108,12 @@ impl Snapshot {
 
 /// The packages reachable from `start` over `edges`, not counting itself.
 fn reach_count<'a>(start: usize, edges: impl Fn(usize) -> &'a [usize]) -> usize {
-    let mut seen = std::collections::HashSet::from([start]);
+    reach_set(start, edges).len() - 1
+}
+
+/// `start` and the packages reachable from it over `edges`.
+fn reach_set<'a>(start: usize, edges: impl Fn(usize) -> &'a [usize]) -> HashSet<usize> {
+    let mut seen = HashSet::from([start]);
     let mut queue = VecDeque::from([start]);
     while let Some(i) = queue.pop_front() {
         for &j in edges(i) {
@@ -107,7 +122,37 @@ fn reach_count<'a>(start: usize, edges: impl Fn(usize) -> &'a [usize]) -> usize 
             }
         }
     }
-    seen.len() - 1
+    seen
+}
+
+/// Gives each main package an edge to what the linker adds without an
+/// import (runtime; runtime/cgo, runtime/race when built so): go list
+/// counts them in a main package's Deps, and `deps(X)` must agree. Only
+/// the topmost of them get an edge, so paths stay as short as they are.
+fn add_linker_deps(packages: &mut [Package], deps: &[Vec<usize>], reverse: &mut [Vec<usize>]) {
+    for i in 0..packages.len() {
+        if !packages[i].main {
+            continue;
+        }
+        let reached = reach_set(i, |k| packages[k].imports.as_slice());
+        let missing: Vec<usize> = deps[i]
+            .iter()
+            .copied()
+            .filter(|d| !reached.contains(d))
+            .collect();
+        let below: HashSet<usize> = missing
+            .iter()
+            .flat_map(|&d| {
+                let mut r = reach_set(d, |k| packages[k].imports.as_slice());
+                r.remove(&d);
+                r
+            })
+            .collect();
+        for d in missing.into_iter().filter(|d| !below.contains(d)) {
+            packages[i].imports.push(d);
+            reverse[d].push(i);
+        }
+    }
 }
 
 /// A package without its imports.

@@ -438,3 +438,84 @@ fn query_object_sizes_come_from_the_cache() {
     let other = json(dir, &["tags(purego, //lib/b)"]);
     assert!(size_of(&other, "example.com/q/lib/b").is_null());
 }
+
+/// `go list -deps ARGS` with GOOS=linux unless `env` says otherwise, offline.
+fn go_list(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> BTreeSet<String> {
+    let mut cmd = Command::new("go");
+    cmd.current_dir(dir)
+        .env("GOFLAGS", "-buildvcs=false")
+        .env("GOPROXY", "off")
+        .env("CGO_ENABLED", "0")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOOS", "linux")
+        .env("GOARCH", "amd64")
+        .envs(env.iter().copied());
+    let out = cmd.args(["list", "-deps"]).args(args).output().unwrap();
+    assert!(out.status.success(), "go list {args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A package with a `purego` file and its `!purego` twin, each importing
+/// a std package the other does not; cmd/app imports it.
+fn tagged_workspace() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("query-tags-")
+        .tempdir_in(scratch())
+        .unwrap();
+    write_files(
+        dir.path(),
+        &[
+            ("go.mod", "module example.com/t\n\ngo 1.22\n"),
+            (
+                "cmd/app/main.go",
+                "package main\n\nimport \"example.com/t/hash\"\n\nfunc main() { hash.Sum() }\n",
+            ),
+            (
+                "hash/hash_purego.go",
+                "//go:build purego\n\npackage hash\n\nimport \"unicode/utf16\"\n\nfunc Sum() { _ = utf16.IsSurrogate('x') }\n",
+            ),
+            (
+                "hash/hash_fast.go",
+                "//go:build !purego\n\npackage hash\n\nimport \"container/list\"\n\nfunc Sum() { _ = list.New() }\n",
+            ),
+        ],
+    );
+    dir
+}
+
+#[test]
+fn query_tags_equal_go_list_tags() {
+    let ws = tagged_workspace();
+    let dir = ws.path();
+    let plain = go_list(dir, &[], &["./..."]);
+    let purego = go_list(dir, &[], &["-tags", "purego", "./..."]);
+    assert!(plain.contains("container/list") && !plain.contains("unicode/utf16"));
+    assert!(purego.contains("unicode/utf16") && !purego.contains("container/list"));
+    let args = |q: &'static str| [q, "--platform", "linux/amd64"];
+    assert_eq!(import_paths(&json(dir, &args("deps(//...)"))), plain);
+    let flag = json(
+        dir,
+        &[&args("deps(//...)")[..], &["--tags", "purego"]].concat(),
+    );
+    assert_eq!(import_paths(&flag), purego);
+    let func = json(dir, &args("tags(\"purego\", deps(//...))"));
+    assert_eq!(import_paths(&func), purego);
+    // Each object says the tags it was found with.
+    for items in [&flag, &func] {
+        assert!(items
+            .iter()
+            .all(|o| o["tags"] == serde_json::json!(["purego"])));
+    }
+    // The twins differ by exactly the std package each file imports.
+    let q = "tags(purego, deps(//...)) - deps(//...)";
+    assert_eq!(lines(&query_ok(dir, &args(q))), ["unicode/utf16"]);
+    let q = "deps(//...) - tags(purego, deps(//...))";
+    assert_eq!(lines(&query_ok(dir, &args(q))), ["container/list"]);
+    // runtime, which no file imports, is the linker's: one step from main.
+    let q = "somepath(//cmd/app, runtime)";
+    assert_eq!(lines(&query_ok(dir, &args(q))), ["//cmd/app", "runtime"]);
+}
