@@ -1,5 +1,8 @@
 //! `gobuildr query` on a small workspace laid out here, against `go list`
 //! and answers known by construction; the HTML page in headless chromium.
+//! The `real_` tests (ignored: they need the module proxy, as the
+//! realworld tier does) query a workspace of real public modules at exact
+//! versions.
 //!
 //! Chromium: the page tests need it (`.ci/run` installs Debian's
 //! `chromium`); where it is missing they fail, saying so: no test passes
@@ -11,6 +14,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use crate::realworld::{go, real_gobuildr, require_proxy};
 use crate::support::{nonce, scratch, stderr, write_files, Gobuildr};
 
 /// cmd/app imports lib/a and lib/b, cmd/tool only lib/a, lib/a imports
@@ -518,4 +522,119 @@ fn query_tags_equal_go_list_tags() {
     // runtime, which no file imports, is the linker's: one step from main.
     let q = "somepath(//cmd/app, runtime)";
     assert_eq!(lines(&query_ok(dir, &args(q))), ["//cmd/app", "runtime"]);
+}
+
+/// fatih/color: on windows it imports golang.org/x/sys/windows, elsewhere
+/// only (through go-isatty) golang.org/x/sys/unix.
+const COLOR: (&str, &str) = ("github.com/fatih/color", "v1.18.0");
+/// x/sys, required directly above color's own v0.25.0, at two versions.
+const SYS_OLD: &str = "v0.43.0";
+const SYS_NEW: &str = "v0.44.0";
+
+/// A workspace whose one command imports fatih/color, with x/sys required
+/// at `sys`, go.sum as `go mod tidy` writes it from the real proxy.
+fn real_workspace(sys: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("query-real-")
+        .tempdir_in(scratch())
+        .unwrap();
+    let go_mod = format!(
+        "module example.com/tty\n\ngo 1.22\n\nrequire (\n\t{} {}\n\tgolang.org/x/sys {sys}\n)\n",
+        COLOR.0, COLOR.1
+    );
+    write_files(
+        dir.path(),
+        &[
+            ("go.mod", &go_mod),
+            (
+                "cmd/tty/main.go",
+                "package main\n\nimport \"github.com/fatih/color\"\n\nfunc main() { color.Red(\"tty\") }\n",
+            ),
+        ],
+    );
+    go_ok(dir.path(), &["mod", "tidy"]);
+    dir
+}
+
+/// Runs the real-world `go` (the machine's module settings); its stdout.
+fn go_ok(dir: &Path, args: &[&str]) -> String {
+    let out = go(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "go {args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The real query's stdout; panics unless it succeeds.
+fn real_query(dir: &Path, args: &[&str]) -> String {
+    let out = real_gobuildr(dir).arg("query").args(args).output().unwrap();
+    assert!(out.status.success(), "query {args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+#[ignore = "needs the module proxy"]
+fn real_platform_difference_equals_go_list() {
+    require_proxy();
+    let ws = real_workspace(SYS_OLD);
+    let dir = ws.path();
+    let list = |goos: &str| -> BTreeSet<String> {
+        let mut cmd = go(dir);
+        cmd.env("GOOS", goos).env("GOARCH", "amd64");
+        let out = cmd.args(["list", "-deps", "./..."]).output().unwrap();
+        assert!(out.status.success(), "go list: {}", stderr(&out));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let (windows, linux) = (list("windows"), list("linux"));
+    let only: BTreeSet<String> = windows.difference(&linux).cloned().collect();
+    assert!(only.contains("golang.org/x/sys/windows"), "{only:?}");
+    let x = "deps(//...)";
+    let q = format!("platform(windows/amd64, {x}) - platform(linux/amd64, {x})");
+    let got: Vec<String> = real_query(dir, &[&q]).lines().map(str::to_string).collect();
+    assert_eq!(got, only.into_iter().collect::<Vec<_>>());
+    // And each side on its own is go list's.
+    for (goos, want) in [("windows", &windows), ("linux", &linux)] {
+        let q = format!("platform({goos}/amd64, {x})");
+        let text = real_query(dir, &[&q, "--output", "json"]);
+        let items: Vec<Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(&import_paths(&items), want, "{goos}");
+    }
+}
+
+#[test]
+#[ignore = "needs the module proxy"]
+fn real_diff_shows_one_version_bump() {
+    require_proxy();
+    let ws = real_workspace(SYS_OLD);
+    let dir = ws.path();
+    let snapshot = |name: &str| {
+        let path = dir.join(name);
+        let q = "modules(deps(//...))";
+        let platforms = "linux/amd64,windows/amd64";
+        let out = path.to_str().unwrap();
+        real_query(
+            dir,
+            &[q, "--platforms", platforms, "--output", "json", "-o", out],
+        );
+        path
+    };
+    let old = snapshot("old.json");
+    go_ok(dir, &["get", &format!("golang.org/x/sys@{SYS_NEW}")]);
+    let go_mod = std::fs::read_to_string(dir.join("go.mod")).unwrap();
+    assert!(
+        go_mod.contains(&format!("golang.org/x/sys {SYS_NEW}")),
+        "{go_mod}"
+    );
+    let new = snapshot("new.json");
+    let text = real_query(
+        dir,
+        &["--diff", old.to_str().unwrap(), new.to_str().unwrap()],
+    );
+    let change = format!("  ~ module golang.org/x/sys: {SYS_OLD} → {SYS_NEW}\n");
+    assert_eq!(
+        text,
+        format!("linux/amd64:\n{change}windows/amd64:\n{change}")
+    );
 }
