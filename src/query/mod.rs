@@ -56,6 +56,12 @@ impl Snapshot {
         let mut packages = Vec::with_capacity(by_path.len());
         let mut weights = Vec::with_capacity(by_path.len());
         let mut reverse = vec![Vec::new(); by_path.len()];
+        // The directory labels of the packages tests are built for.
+        let labels: HashMap<&str, String> = built
+            .iter()
+            .filter(|p| !is_test(p))
+            .filter_map(|p| Some((p.import_path.as_str(), dir_label(root, p)?)))
+            .collect();
         let deps: Vec<Vec<usize>> = built
             .iter()
             .map(|p| {
@@ -77,7 +83,7 @@ impl Snapshot {
             }
             packages.push(Package {
                 imports,
-                ..package(root, p)
+                ..package(root, p, &labels)
             });
             weights.push(weight(p));
         }
@@ -155,24 +161,64 @@ fn add_linker_deps(packages: &mut [Package], deps: &[Vec<usize>], reverse: &mut 
     }
 }
 
-/// A package without its imports.
-fn package(root: &Path, p: &discover::Package) -> Package {
-    let main_module = p.module.as_ref().is_some_and(|m| m.main);
-    // Only the workspace's own packages have labels: a replacement inside
-    // the tree is still a dependency.
-    let label = (main_module && !p.standard)
-        .then(|| p.dir.strip_prefix(root).ok())
-        .flatten()
-        .map(|rel| format!("//{}", rel.to_string_lossy().replace('\\', "/")));
+/// A package without its imports; `labels` has the directory label of
+/// each workspace package by import path (for test packages' labels).
+fn package(root: &Path, p: &discover::Package, labels: &HashMap<&str, String>) -> Package {
+    let dir = dir_label(root, p);
+    let test = is_test(p);
+    let label = match &dir {
+        Some(d) if test => Some(test_label(d, p, labels)),
+        _ => dir.clone(),
+    };
     Package {
         import_path: p.import_path.clone(),
         label,
+        dir,
         module: p.module.as_ref().filter(|_| !p.standard).map(module_ref),
         std: p.standard,
         main: p.is_main(),
-        test: !p.for_test.is_empty() || p.import_path.ends_with(".test"),
+        test,
         imports: Vec::new(),
     }
+}
+
+/// A test variant, external test or test main (`--tests`' go list -test).
+fn is_test(p: &discover::Package) -> bool {
+    !p.for_test.is_empty() || p.import_path.ends_with(".test")
+}
+
+/// `//dir` for a package of the workspace.
+fn dir_label(root: &Path, p: &discover::Package) -> Option<String> {
+    let main_module = p.module.as_ref().is_some_and(|m| m.main);
+    // Only the workspace's own packages have labels: a replacement inside
+    // the tree is still a dependency.
+    (main_module && !p.standard)
+        .then(|| p.dir.strip_prefix(root).ok())
+        .flatten()
+        .map(|rel| format!("//{}", rel.to_string_lossy().replace('\\', "/")))
+}
+
+/// A test package's label, in go list's form with labels for import
+/// paths: `//a [//a.test]` (a built for its test), `//a_test [//a.test]`
+/// (its external test), `//a.test` (the test main), `//b [//a.test]` (b
+/// built again for a's test).
+fn test_label(dir: &str, p: &discover::Package, labels: &HashMap<&str, String>) -> String {
+    let (own, bracket) = match p.import_path.split_once(" [") {
+        Some((own, rest)) => (own, rest.strip_suffix(']')),
+        None => (p.import_path.as_str(), None),
+    };
+    let external = !p.for_test.is_empty() && own == format!("{}_test", p.for_test);
+    let suffix = match bracket {
+        None => ".test",
+        Some(_) if external => "_test",
+        Some(_) => "",
+    };
+    let Some(test_main) = bracket else {
+        return format!("{dir}{suffix}");
+    };
+    let tested = test_main.strip_suffix(".test").unwrap_or(test_main);
+    let of = labels.get(tested).map_or(tested, String::as_str);
+    format!("{dir}{suffix} [{of}.test]")
 }
 
 fn module_ref(m: &discover::Module) -> ModuleRef {

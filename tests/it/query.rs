@@ -638,3 +638,43 @@ fn real_diff_shows_one_version_bump() {
         format!("linux/amd64:\n{change}windows/amd64:\n{change}")
     );
 }
+
+#[test]
+fn query_tests_adds_go_list_test_packages() {
+    let ws = tagged_workspace();
+    let dir = ws.path();
+    write_files(
+        dir,
+        &[
+            (
+                "hash/hash_test.go",
+                "package hash\n\nimport \"testing\"\n\nfunc TestSum(t *testing.T) { Sum() }\n",
+            ),
+            (
+                "hash/x_test.go",
+                "package hash_test\n\nimport (\n\t\"testing\"\n\n\t\"example.com/t/hash\"\n)\n\nfunc TestX(t *testing.T) { hash.Sum() }\n",
+            ),
+        ],
+    );
+    let linux = ["--platform", "linux/amd64"];
+    let with = |q: &'static str| [&[q, "--tests"][..], &linux].concat();
+    let tests = [
+        "//hash [//hash.test]",
+        "//hash.test",
+        "//hash_test [//hash.test]",
+    ];
+    assert_eq!(lines(&query_ok(dir, &with("kind(test, //...)"))), tests);
+    // The universe is go list -test's.
+    let got = import_paths(&json(dir, &with("deps(//...)")));
+    assert_eq!(got, go_list(dir, &[], &["-test", "./..."]));
+    assert!(got.contains("testing"));
+    // `//hash` is the package itself, its directory holds the rest.
+    assert_eq!(lines(&query_ok(dir, &with("//hash"))), ["//hash"]);
+    let q = "rdeps(//..., \"//hash [//hash.test]\", 1)";
+    assert_eq!(lines(&query_ok(dir, &with(q))), tests);
+    let q = "kind(main, //...) + kind(lib, //...)";
+    assert_eq!(lines(&query_ok(dir, &with(q))), ["//cmd/app", "//hash"]);
+    // Without --tests there are none, as go list without -test has none.
+    let plain = [&["kind(test, //...)"][..], &linux].concat();
+    assert_eq!(query_ok(dir, &plain), "");
+}
