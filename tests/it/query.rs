@@ -652,13 +652,19 @@ fn query_tests_adds_go_list_test_packages() {
             ),
             (
                 "hash/x_test.go",
-                "package hash_test\n\nimport (\n\t\"testing\"\n\n\t\"example.com/t/hash\"\n)\n\nfunc TestX(t *testing.T) { hash.Sum() }\n",
+                "package hash_test\n\nimport (\n\t\"testing\"\n\n\t\"example.com/t/b\"\n\t\"example.com/t/hash\"\n)\n\nfunc TestX(t *testing.T) { hash.Sum(); b.B() }\n",
+            ),
+            // Imported by the external test, so built again for it.
+            (
+                "b/b.go",
+                "package b\n\nimport \"example.com/t/hash\"\n\nfunc B() { hash.Sum() }\n",
             ),
         ],
     );
     let linux = ["--platform", "linux/amd64"];
     let with = |q: &'static str| [&[q, "--tests"][..], &linux].concat();
     let tests = [
+        "//b [//hash.test]",
         "//hash [//hash.test]",
         "//hash.test",
         "//hash_test [//hash.test]",
@@ -673,7 +679,10 @@ fn query_tests_adds_go_list_test_packages() {
     let q = "rdeps(//..., \"//hash [//hash.test]\", 1)";
     assert_eq!(lines(&query_ok(dir, &with(q))), tests);
     let q = "kind(main, //...) + kind(lib, //...)";
-    assert_eq!(lines(&query_ok(dir, &with(q))), ["//cmd/app", "//hash"]);
+    assert_eq!(
+        lines(&query_ok(dir, &with(q))),
+        ["//b", "//cmd/app", "//hash"]
+    );
     // Without --tests there are none, as go list without -test has none.
     let plain = [&["kind(test, //...)"][..], &linux].concat();
     assert_eq!(query_ok(dir, &plain), "");
