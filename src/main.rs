@@ -57,7 +57,9 @@ fn run() -> Result<(), Failure> {
             gobuildr::commands::test::test(&settings, &interrupt)
         }
         args::Command::Query(q) => {
-            let settings = Settings::resolve(&cli, &q.build_args())?;
+            let mut settings = Settings::resolve(&cli, &q.build_args())?;
+            // Discovery lists test packages when a test is requested.
+            settings.test = q.tests.then(gobuildr::plan::TestOptions::default);
             gobuildr::commands::query::query(&settings, q)
         }
         args::Command::Platforms => {

@@ -102,6 +102,10 @@ pub struct QueryArgs {
     /// Never download: fail if a module is not in gobuildr's cache.
     #[arg(long)]
     pub offline: bool,
+    /// Test packages too (go list -test): each package's test variant,
+    /// external test and test main, as `kind(test, X)` finds them.
+    #[arg(long)]
+    pub tests: bool,
 }
 
 impl QueryArgs {

@@ -85,8 +85,12 @@ impl ModuleRef {
 #[derive(Clone, Debug)]
 pub struct Package {
     pub import_path: String,
-    /// `//cmd/app` for main-module packages.
+    /// `//cmd/app` for main-module packages; a test package's says which
+    /// test it is (`//cmd/app [//cmd/app.test]`).
     pub label: Option<String>,
+    /// The label of the package's directory: `//dir/...` and `//...` match
+    /// on it, so they take in the directory's test packages too.
+    pub dir: Option<String>,
     pub module: Option<ModuleRef>,
     pub std: bool,
     /// `package main`.
@@ -456,11 +460,11 @@ impl<'a> Matcher<'a> {
     }
 
     fn matches(&self, package: &Package) -> bool {
-        let label = package.label.as_deref();
+        let (label, dir) = (package.label.as_deref(), package.dir.as_deref());
         let path = package.import_path.as_str();
         match self {
-            Matcher::AllLabels => label.is_some(),
-            Matcher::LabelTree(base) => label.is_some_and(|l| under(l, base)),
+            Matcher::AllLabels => dir.is_some(),
+            Matcher::LabelTree(base) => dir.is_some_and(|d| under(d, base)),
             Matcher::Label(want) => label == Some(want.as_str()),
             Matcher::Std => package.std,
             Matcher::PathTree(base) => under(path, base),

@@ -11,7 +11,7 @@ pub mod render;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::rc::Rc;
 
@@ -56,6 +56,21 @@ impl Snapshot {
         let mut packages = Vec::with_capacity(by_path.len());
         let mut weights = Vec::with_capacity(by_path.len());
         let mut reverse = vec![Vec::new(); by_path.len()];
+        // The directory labels of the packages tests are built for.
+        let labels: HashMap<&str, String> = built
+            .iter()
+            .filter(|p| !is_test(p))
+            .filter_map(|p| Some((p.import_path.as_str(), dir_label(root, p)?)))
+            .collect();
+        let deps: Vec<Vec<usize>> = built
+            .iter()
+            .map(|p| {
+                p.deps
+                    .iter()
+                    .filter_map(|d| by_path.get(d).copied())
+                    .collect()
+            })
+            .collect();
         for (i, p) in built.into_iter().enumerate() {
             // "C" and packages go list could not find are not in the graph.
             let imports: Vec<usize> = p
@@ -68,10 +83,11 @@ impl Snapshot {
             }
             packages.push(Package {
                 imports,
-                ..package(root, p)
+                ..package(root, p, &labels)
             });
             weights.push(weight(p));
         }
+        add_linker_deps(&mut packages, &deps, &mut reverse);
         Snapshot {
             graph: Rc::new(Graph { packages }),
             weights,
@@ -98,7 +114,12 @@ impl Snapshot {
 
 /// The packages reachable from `start` over `edges`, not counting itself.
 fn reach_count<'a>(start: usize, edges: impl Fn(usize) -> &'a [usize]) -> usize {
-    let mut seen = std::collections::HashSet::from([start]);
+    reach_set(start, edges).len() - 1
+}
+
+/// `start` and the packages reachable from it over `edges`.
+fn reach_set<'a>(start: usize, edges: impl Fn(usize) -> &'a [usize]) -> HashSet<usize> {
+    let mut seen = HashSet::from([start]);
     let mut queue = VecDeque::from([start]);
     while let Some(i) = queue.pop_front() {
         for &j in edges(i) {
@@ -107,27 +128,97 @@ fn reach_count<'a>(start: usize, edges: impl Fn(usize) -> &'a [usize]) -> usize 
             }
         }
     }
-    seen.len() - 1
+    seen
 }
 
-/// A package without its imports.
-fn package(root: &Path, p: &discover::Package) -> Package {
-    let main_module = p.module.as_ref().is_some_and(|m| m.main);
-    // Only the workspace's own packages have labels: a replacement inside
-    // the tree is still a dependency.
-    let label = (main_module && !p.standard)
-        .then(|| p.dir.strip_prefix(root).ok())
-        .flatten()
-        .map(|rel| format!("//{}", rel.to_string_lossy().replace('\\', "/")));
+/// Gives each main package an edge to what the linker adds without an
+/// import (runtime; runtime/cgo, runtime/race when built so): go list
+/// counts them in a main package's Deps, and `deps(X)` must agree. Only
+/// the topmost of them get an edge, so paths stay as short as they are.
+fn add_linker_deps(packages: &mut [Package], deps: &[Vec<usize>], reverse: &mut [Vec<usize>]) {
+    for i in 0..packages.len() {
+        if !packages[i].main {
+            continue;
+        }
+        let reached = reach_set(i, |k| packages[k].imports.as_slice());
+        let missing: Vec<usize> = deps[i]
+            .iter()
+            .copied()
+            .filter(|d| !reached.contains(d))
+            .collect();
+        let below: HashSet<usize> = missing
+            .iter()
+            .flat_map(|&d| {
+                let mut r = reach_set(d, |k| packages[k].imports.as_slice());
+                r.remove(&d);
+                r
+            })
+            .collect();
+        for d in missing.into_iter().filter(|d| !below.contains(d)) {
+            packages[i].imports.push(d);
+            reverse[d].push(i);
+        }
+    }
+}
+
+/// A package without its imports; `labels` has the directory label of
+/// each workspace package by import path (for test packages' labels).
+fn package(root: &Path, p: &discover::Package, labels: &HashMap<&str, String>) -> Package {
+    let dir = dir_label(root, p);
+    let test = is_test(p);
+    let label = match &dir {
+        Some(d) if test => Some(test_label(d, p, labels)),
+        _ => dir.clone(),
+    };
     Package {
         import_path: p.import_path.clone(),
         label,
+        dir,
         module: p.module.as_ref().filter(|_| !p.standard).map(module_ref),
         std: p.standard,
         main: p.is_main(),
-        test: !p.for_test.is_empty() || p.import_path.ends_with(".test"),
+        test,
         imports: Vec::new(),
     }
+}
+
+/// A test variant, external test or test main (`--tests`' go list -test).
+fn is_test(p: &discover::Package) -> bool {
+    !p.for_test.is_empty() || p.import_path.ends_with(".test")
+}
+
+/// `//dir` for a package of the workspace.
+fn dir_label(root: &Path, p: &discover::Package) -> Option<String> {
+    let main_module = p.module.as_ref().is_some_and(|m| m.main);
+    // Only the workspace's own packages have labels: a replacement inside
+    // the tree is still a dependency.
+    (main_module && !p.standard)
+        .then(|| p.dir.strip_prefix(root).ok())
+        .flatten()
+        .map(|rel| format!("//{}", rel.to_string_lossy().replace('\\', "/")))
+}
+
+/// A test package's label, in go list's form with labels for import
+/// paths: `//a [//a.test]` (a built for its test), `//a_test [//a.test]`
+/// (its external test), `//a.test` (the test main), `//b [//a.test]` (b
+/// built again for a's test).
+fn test_label(dir: &str, p: &discover::Package, labels: &HashMap<&str, String>) -> String {
+    let (own, bracket) = match p.import_path.split_once(" [") {
+        Some((own, rest)) => (own, rest.strip_suffix(']')),
+        None => (p.import_path.as_str(), None),
+    };
+    let external = !p.for_test.is_empty() && own == format!("{}_test", p.for_test);
+    let suffix = match bracket {
+        None => ".test",
+        Some(_) if external => "_test",
+        Some(_) => "",
+    };
+    let Some(test_main) = bracket else {
+        return format!("{dir}{suffix}");
+    };
+    let tested = test_main.strip_suffix(".test").unwrap_or(test_main);
+    let of = labels.get(tested).map_or(tested, String::as_str);
+    format!("{dir}{suffix} [{of}.test]")
 }
 
 fn module_ref(m: &discover::Module) -> ModuleRef {

@@ -30,6 +30,7 @@ fn package(path: &str, kind: &K) -> Package {
     let mut p = Package {
         import_path: path.into(),
         label: None,
+        dir: None,
         module: Some(main_module()),
         std: false,
         main: false,
@@ -50,6 +51,7 @@ fn package(path: &str, kind: &K) -> Package {
         }
         K::Std => (p.module, p.std) = (None, true),
     }
+    p.dir = p.label.clone();
     p
 }
 

@@ -1,5 +1,8 @@
 //! `gobuildr query` on a small workspace laid out here, against `go list`
 //! and answers known by construction; the HTML page in headless chromium.
+//! The `real_` tests (ignored: they need the module proxy, as the
+//! realworld tier does) query a workspace of real public modules at exact
+//! versions.
 //!
 //! Chromium: the page tests need it (`.ci/run` installs Debian's
 //! `chromium`); where it is missing they fail, saying so: no test passes
@@ -11,6 +14,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use crate::realworld::{go, real_gobuildr, require_proxy};
 use crate::support::{nonce, scratch, stderr, write_files, Gobuildr};
 
 /// cmd/app imports lib/a and lib/b, cmd/tool only lib/a, lib/a imports
@@ -437,4 +441,249 @@ fn query_object_sizes_come_from_the_cache() {
     // Another platform's or tag's graph was not built: unknown.
     let other = json(dir, &["tags(purego, //lib/b)"]);
     assert!(size_of(&other, "example.com/q/lib/b").is_null());
+}
+
+/// `go list -deps ARGS` with GOOS=linux unless `env` says otherwise, offline.
+fn go_list(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> BTreeSet<String> {
+    let mut cmd = Command::new("go");
+    cmd.current_dir(dir)
+        .env("GOFLAGS", "-buildvcs=false")
+        .env("GOPROXY", "off")
+        .env("CGO_ENABLED", "0")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOOS", "linux")
+        .env("GOARCH", "amd64")
+        .envs(env.iter().copied());
+    let out = cmd.args(["list", "-deps"]).args(args).output().unwrap();
+    assert!(out.status.success(), "go list {args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A package with a `purego` file and its `!purego` twin, each importing
+/// a std package the other does not; cmd/app imports it.
+fn tagged_workspace() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("query-tags-")
+        .tempdir_in(scratch())
+        .unwrap();
+    write_files(
+        dir.path(),
+        &[
+            ("go.mod", "module example.com/t\n\ngo 1.22\n"),
+            (
+                "cmd/app/main.go",
+                "package main\n\nimport \"example.com/t/hash\"\n\nfunc main() { hash.Sum() }\n",
+            ),
+            (
+                "hash/hash_purego.go",
+                "//go:build purego\n\npackage hash\n\nimport \"unicode/utf16\"\n\nfunc Sum() { _ = utf16.IsSurrogate('x') }\n",
+            ),
+            (
+                "hash/hash_fast.go",
+                "//go:build !purego\n\npackage hash\n\nimport \"container/list\"\n\nfunc Sum() { _ = list.New() }\n",
+            ),
+        ],
+    );
+    dir
+}
+
+#[test]
+fn query_tags_equal_go_list_tags() {
+    let ws = tagged_workspace();
+    let dir = ws.path();
+    let plain = go_list(dir, &[], &["./..."]);
+    let purego = go_list(dir, &[], &["-tags", "purego", "./..."]);
+    assert!(plain.contains("container/list") && !plain.contains("unicode/utf16"));
+    assert!(purego.contains("unicode/utf16") && !purego.contains("container/list"));
+    let args = |q: &'static str| [q, "--platform", "linux/amd64"];
+    assert_eq!(import_paths(&json(dir, &args("deps(//...)"))), plain);
+    let flag = json(
+        dir,
+        &[&args("deps(//...)")[..], &["--tags", "purego"]].concat(),
+    );
+    assert_eq!(import_paths(&flag), purego);
+    let func = json(dir, &args("tags(\"purego\", deps(//...))"));
+    assert_eq!(import_paths(&func), purego);
+    // Each object says the tags it was found with.
+    for items in [&flag, &func] {
+        assert!(items
+            .iter()
+            .all(|o| o["tags"] == serde_json::json!(["purego"])));
+    }
+    // The twins differ by exactly the std package each file imports.
+    let q = "tags(purego, deps(//...)) - deps(//...)";
+    assert_eq!(lines(&query_ok(dir, &args(q))), ["unicode/utf16"]);
+    let q = "deps(//...) - tags(purego, deps(//...))";
+    assert_eq!(lines(&query_ok(dir, &args(q))), ["container/list"]);
+    // runtime, which no file imports, is the linker's: one step from main.
+    let q = "somepath(//cmd/app, runtime)";
+    assert_eq!(lines(&query_ok(dir, &args(q))), ["//cmd/app", "runtime"]);
+}
+
+/// fatih/color: on windows it imports golang.org/x/sys/windows, elsewhere
+/// only (through go-isatty) golang.org/x/sys/unix.
+const COLOR: (&str, &str) = ("github.com/fatih/color", "v1.18.0");
+/// x/sys, required directly above color's own v0.25.0, at two versions.
+const SYS_OLD: &str = "v0.43.0";
+const SYS_NEW: &str = "v0.44.0";
+
+/// A workspace whose one command imports fatih/color, with x/sys required
+/// at `sys`, go.sum as `go mod tidy` writes it from the real proxy.
+fn real_workspace(sys: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("query-real-")
+        .tempdir_in(scratch())
+        .unwrap();
+    let go_mod = format!(
+        "module example.com/tty\n\ngo 1.22\n\nrequire (\n\t{} {}\n\tgolang.org/x/sys {sys}\n)\n",
+        COLOR.0, COLOR.1
+    );
+    write_files(
+        dir.path(),
+        &[
+            ("go.mod", &go_mod),
+            (
+                "cmd/tty/main.go",
+                "package main\n\nimport \"github.com/fatih/color\"\n\nfunc main() { color.Red(\"tty\") }\n",
+            ),
+        ],
+    );
+    go_ok(dir.path(), &["mod", "tidy"]);
+    dir
+}
+
+/// Runs the real-world `go` (the machine's module settings); its stdout.
+fn go_ok(dir: &Path, args: &[&str]) -> String {
+    let out = go(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "go {args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The real query's stdout; panics unless it succeeds.
+fn real_query(dir: &Path, args: &[&str]) -> String {
+    let out = real_gobuildr(dir).arg("query").args(args).output().unwrap();
+    assert!(out.status.success(), "query {args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+#[ignore = "needs the module proxy"]
+fn real_platform_difference_equals_go_list() {
+    require_proxy();
+    let ws = real_workspace(SYS_OLD);
+    let dir = ws.path();
+    let list = |goos: &str| -> BTreeSet<String> {
+        let mut cmd = go(dir);
+        cmd.env("GOOS", goos).env("GOARCH", "amd64");
+        let out = cmd.args(["list", "-deps", "./..."]).output().unwrap();
+        assert!(out.status.success(), "go list: {}", stderr(&out));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let (windows, linux) = (list("windows"), list("linux"));
+    let only: BTreeSet<String> = windows.difference(&linux).cloned().collect();
+    assert!(only.contains("golang.org/x/sys/windows"), "{only:?}");
+    let x = "deps(//...)";
+    let q = format!("platform(windows/amd64, {x}) - platform(linux/amd64, {x})");
+    let got: Vec<String> = real_query(dir, &[&q]).lines().map(str::to_string).collect();
+    assert_eq!(got, only.into_iter().collect::<Vec<_>>());
+    // And each side on its own is go list's.
+    for (goos, want) in [("windows", &windows), ("linux", &linux)] {
+        let q = format!("platform({goos}/amd64, {x})");
+        let text = real_query(dir, &[&q, "--output", "json"]);
+        let items: Vec<Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(&import_paths(&items), want, "{goos}");
+    }
+}
+
+#[test]
+#[ignore = "needs the module proxy"]
+fn real_diff_shows_one_version_bump() {
+    require_proxy();
+    let ws = real_workspace(SYS_OLD);
+    let dir = ws.path();
+    let snapshot = |name: &str| {
+        let path = dir.join(name);
+        let q = "modules(deps(//...))";
+        let platforms = "linux/amd64,windows/amd64";
+        let out = path.to_str().unwrap();
+        real_query(
+            dir,
+            &[q, "--platforms", platforms, "--output", "json", "-o", out],
+        );
+        path
+    };
+    let old = snapshot("old.json");
+    go_ok(dir, &["get", &format!("golang.org/x/sys@{SYS_NEW}")]);
+    let go_mod = std::fs::read_to_string(dir.join("go.mod")).unwrap();
+    assert!(
+        go_mod.contains(&format!("golang.org/x/sys {SYS_NEW}")),
+        "{go_mod}"
+    );
+    let new = snapshot("new.json");
+    let text = real_query(
+        dir,
+        &["--diff", old.to_str().unwrap(), new.to_str().unwrap()],
+    );
+    let change = format!("  ~ module golang.org/x/sys: {SYS_OLD} → {SYS_NEW}\n");
+    assert_eq!(
+        text,
+        format!("linux/amd64:\n{change}windows/amd64:\n{change}")
+    );
+}
+
+#[test]
+fn query_tests_adds_go_list_test_packages() {
+    let ws = tagged_workspace();
+    let dir = ws.path();
+    write_files(
+        dir,
+        &[
+            (
+                "hash/hash_test.go",
+                "package hash\n\nimport \"testing\"\n\nfunc TestSum(t *testing.T) { Sum() }\n",
+            ),
+            (
+                "hash/x_test.go",
+                "package hash_test\n\nimport (\n\t\"testing\"\n\n\t\"example.com/t/b\"\n\t\"example.com/t/hash\"\n)\n\nfunc TestX(t *testing.T) { hash.Sum(); b.B() }\n",
+            ),
+            // Imported by the external test, so built again for it.
+            (
+                "b/b.go",
+                "package b\n\nimport \"example.com/t/hash\"\n\nfunc B() { hash.Sum() }\n",
+            ),
+        ],
+    );
+    let linux = ["--platform", "linux/amd64"];
+    let with = |q: &'static str| [&[q, "--tests"][..], &linux].concat();
+    let tests = [
+        "//b [//hash.test]",
+        "//hash [//hash.test]",
+        "//hash.test",
+        "//hash_test [//hash.test]",
+    ];
+    assert_eq!(lines(&query_ok(dir, &with("kind(test, //...)"))), tests);
+    // The universe is go list -test's.
+    let got = import_paths(&json(dir, &with("deps(//...)")));
+    assert_eq!(got, go_list(dir, &[], &["-test", "./..."]));
+    assert!(got.contains("testing"));
+    // `//hash` is the package itself, its directory holds the rest.
+    assert_eq!(lines(&query_ok(dir, &with("//hash"))), ["//hash"]);
+    let q = "rdeps(//..., \"//hash [//hash.test]\", 1)";
+    assert_eq!(lines(&query_ok(dir, &with(q))), tests);
+    let q = "kind(main, //...) + kind(lib, //...)";
+    assert_eq!(
+        lines(&query_ok(dir, &with(q))),
+        ["//b", "//cmd/app", "//hash"]
+    );
+    // Without --tests there are none, as go list without -test has none.
+    let plain = [&["kind(test, //...)"][..], &linux].concat();
+    assert_eq!(query_ok(dir, &plain), "");
 }
