@@ -18,17 +18,22 @@ fn run() -> Result<(), Failure> {
     let interrupt = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupt))
         .map_err(|e| Failure::Environment(format!("installing the Ctrl-C handler: {e}")))?;
+    dispatch(&cli, &interrupt)
+}
+
+/// The subcommand, with its settings.
+fn dispatch(cli: &args::Cli, interrupt: &Arc<AtomicBool>) -> Result<(), Failure> {
     match &cli.command {
         args::Command::Build(b) => {
-            let settings = Settings::resolve(&cli, b)?;
-            gobuildr::commands::build::build(&settings, &interrupt)
+            let settings = Settings::resolve(cli, b)?;
+            gobuildr::commands::build::build(&settings, interrupt)
         }
         args::Command::Aquery(a) => {
-            let settings = Settings::resolve(&cli, &a.build)?;
+            let settings = Settings::resolve(cli, &a.build)?;
             gobuildr::commands::aquery::aquery(&settings, a)
         }
         args::Command::Explain(b) => {
-            let settings = Settings::resolve(&cli, b)?;
+            let settings = Settings::resolve(cli, b)?;
             gobuildr::commands::explain::explain(&settings)
         }
         args::Command::Fetch(f) => {
@@ -36,7 +41,7 @@ fn run() -> Result<(), Failure> {
                 offline: f.offline,
                 ..Default::default()
             };
-            let settings = Settings::resolve(&cli, &build)?;
+            let settings = Settings::resolve(cli, &build)?;
             gobuildr::commands::fetch::fetch(&settings, f.json, f.audit)
         }
         args::Command::Toolchain(f) => {
@@ -44,26 +49,26 @@ fn run() -> Result<(), Failure> {
                 offline: f.offline,
                 ..Default::default()
             };
-            gobuildr::commands::toolchain::show_toolchain(&Settings::resolve(&cli, &build)?)
+            gobuildr::commands::toolchain::show_toolchain(&Settings::resolve(cli, &build)?)
         }
         args::Command::Verify(v) => {
-            let settings = Settings::resolve(&cli, &v.build)?;
+            let settings = Settings::resolve(cli, &v.build)?;
             gobuildr::commands::verify::verify(&settings, v)
         }
         args::Command::Test(t) => {
-            let mut settings = Settings::resolve_test(&cli, t)?;
+            let mut settings = Settings::resolve_test(cli, t)?;
             // go test prints no build progress; failures still show.
             settings.quiet = true;
-            gobuildr::commands::test::test(&settings, &interrupt)
+            gobuildr::commands::test::test(&settings, interrupt)
         }
         args::Command::Query(q) => {
-            let mut settings = Settings::resolve(&cli, &q.build_args())?;
+            let mut settings = Settings::resolve(cli, &q.build_args())?;
             // Discovery lists test packages when a test is requested.
             settings.test = q.tests.then(gobuildr::plan::TestOptions::default);
             gobuildr::commands::query::query(&settings, q)
         }
         args::Command::Platforms => {
-            let settings = Settings::resolve(&cli, &args::BuildArgs::default())?;
+            let settings = Settings::resolve(cli, &args::BuildArgs::default())?;
             gobuildr::commands::platforms::list_platforms(&settings)
         }
     }

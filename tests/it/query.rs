@@ -17,14 +17,18 @@ use serde_json::Value;
 use crate::realworld::{go, real_gobuildr, require_proxy};
 use crate::support::{nonce, scratch, stderr, write_files, Gobuildr};
 
+fn scratch_dir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(scratch())
+        .unwrap()
+}
+
 /// cmd/app imports lib/a and lib/b, cmd/tool only lib/a, lib/a imports
 /// lib/b; lib/b imports os/user on windows only, unicode/utf16 with the
 /// purego tag; win/ has windows-only files.
 fn workspace() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("query-")
-        .tempdir_in(scratch())
-        .unwrap();
+    let dir = scratch_dir("query-");
     write_files(
         dir.path(),
         &[
@@ -466,10 +470,7 @@ fn go_list(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> BTreeSet<String> 
 /// A package with a `purego` file and its `!purego` twin, each importing
 /// a std package the other does not; cmd/app imports it.
 fn tagged_workspace() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("query-tags-")
-        .tempdir_in(scratch())
-        .unwrap();
+    let dir = scratch_dir("query-tags-");
     write_files(
         dir.path(),
         &[
@@ -534,10 +535,7 @@ const SYS_NEW: &str = "v0.44.0";
 /// A workspace whose one command imports fatih/color, with x/sys required
 /// at `sys`, go.sum as `go mod tidy` writes it from the real proxy.
 fn real_workspace(sys: &str) -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("query-real-")
-        .tempdir_in(scratch())
-        .unwrap();
+    let dir = scratch_dir("query-real-");
     let go_mod = format!(
         "module example.com/tty\n\ngo 1.22\n\nrequire (\n\t{} {}\n\tgolang.org/x/sys {sys}\n)\n",
         COLOR.0, COLOR.1
