@@ -79,15 +79,8 @@ pub struct QueryArgs {
     /// The query, e.g. 'deps(//cmd/app) - std'.
     #[arg(required_unless_present = "diff", value_name = "EXPR")]
     pub expr: Option<String>,
-    /// A platform to query, GOOS/GOARCH[/VARIANT] (repeatable; default: the host).
-    #[arg(long = "platform", value_name = "PLATFORM")]
-    pub platform: Vec<String>,
-    /// Platforms to query, comma-separated, or named sets (as for build).
-    #[arg(long = "platforms", value_name = "LIST")]
-    pub platforms: Vec<String>,
-    /// Build tags, comma-separated (as go build -tags).
-    #[arg(long, value_name = "TAGS")]
-    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// What to print: one label a line, JSON objects, a DOT or Mermaid
     /// graph, or a self-contained interactive HTML page.
     #[arg(long, value_parser = ["label", "json", "dot", "mermaid", "html"], default_value = "label")]
@@ -113,9 +106,7 @@ impl QueryArgs {
     /// workspace, on these platforms, with these tags.
     pub fn build_args(&self) -> BuildArgs {
         BuildArgs {
-            platform: self.platform.clone(),
-            platforms: self.platforms.clone(),
-            tags: self.tags.clone(),
+            target: self.target.clone(),
             offline: self.offline,
             ..Default::default()
         }
@@ -188,10 +179,9 @@ pub struct TestArgs {
     pub vet: Option<String>,
 }
 
-#[derive(Debug, Default, Args)]
-pub struct BuildArgs {
-    /// What to build: //..., //dir/..., //dir, //dir:name, ./..., ./dir (default //...).
-    pub labels: Vec<String>,
+/// What is built for: the platforms and build tags (build, test, query).
+#[derive(Debug, Default, Clone, Args)]
+pub struct TargetArgs {
     /// A target platform, GOOS/GOARCH[/VARIANT] (repeatable; default: the host).
     #[arg(long = "platform", value_name = "PLATFORM")]
     pub platform: Vec<String>,
@@ -202,6 +192,14 @@ pub struct BuildArgs {
     /// Build tags, comma-separated (as go build -tags).
     #[arg(long, value_name = "TAGS")]
     pub tags: Vec<String>,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct BuildArgs {
+    /// What to build: //..., //dir/..., //dir, //dir:name, ./..., ./dir (default //...).
+    pub labels: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Parallel actions (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,

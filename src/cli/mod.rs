@@ -157,9 +157,10 @@ fn split_tags(raw: &[String]) -> Vec<String> {
 /// `--platform` and `--platforms` values, split at commas, in order.
 fn platforms(build: &args::BuildArgs) -> Vec<String> {
     build
+        .target
         .platform
         .iter()
-        .chain(&build.platforms)
+        .chain(&build.target.platforms)
         .flat_map(|p| p.split(','))
         .map(str::trim)
         .filter(|p| !p.is_empty())
@@ -194,18 +195,21 @@ fn forward_build(build: &args::BuildArgs) -> Vec<String> {
         .cloned()
         .chain(
             build
+                .target
                 .platform
                 .iter()
                 .flat_map(|p| ["--platform".to_string(), p.clone()]),
         )
         .chain(
             build
+                .target
                 .platforms
                 .iter()
                 .flat_map(|p| ["--platforms".to_string(), p.clone()]),
         )
         .chain(
             build
+                .target
                 .tags
                 .iter()
                 .flat_map(|t| ["--tags".to_string(), t.clone()]),
@@ -294,9 +298,7 @@ fn cover_options(t: &args::TestArgs, cwd: &Path) -> Option<crate::plan::CoverOpt
     }
     let pkgs = t.coverpkg.iter().flat_map(|list| list.split(','));
     Some(crate::plan::CoverOptions {
-        spec: crate::discover::cover::CoverSpec {
-            mode: t.covermode.clone().unwrap_or_else(|| "set".into()),
-        },
+        mode: t.covermode.clone().unwrap_or_else(|| "set".into()),
         profile: t.coverprofile.clone(),
         pkgs: pkgs
             .filter(|p| !p.is_empty())
@@ -400,7 +402,7 @@ impl Settings {
                 .unwrap_or_else(default_cache_dir),
             go: cli.go.clone(),
             labels: Labels(labels),
-            tags: split_tags(&build.tags),
+            tags: split_tags(&build.target.tags),
             platforms: platforms(build),
             jobs: jobs(build.jobs),
             jobs_given: build.jobs.is_some_and(|j| j > 0),
@@ -426,13 +428,16 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
-    use super::args::BuildArgs;
+    use super::args::{BuildArgs, TargetArgs};
 
     #[test]
     fn platforms_split_at_commas_in_order() {
         let build = BuildArgs {
-            platform: vec!["linux/amd64, ".into()],
-            platforms: vec!["darwin/arm64,,windows/amd64".into()],
+            target: TargetArgs {
+                platform: vec!["linux/amd64, ".into()],
+                platforms: vec!["darwin/arm64,,windows/amd64".into()],
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert_eq!(
@@ -452,8 +457,11 @@ mod tests {
     fn build_flags_forwarded_as_typed() {
         let build = BuildArgs {
             labels: vec!["//cmd/app".into()],
-            platform: vec!["linux/arm64".into()],
-            tags: vec!["a,b".into()],
+            target: TargetArgs {
+                platform: vec!["linux/arm64".into()],
+                tags: vec!["a,b".into()],
+                ..Default::default()
+            },
             offline: true,
             ..Default::default()
         };

@@ -209,7 +209,7 @@ fn write_profile(view: &View, tests: &[&TestTarget], cover: &CoverOptions) -> Re
     let Some(path) = &cover.profile else {
         return Ok(());
     };
-    let mut text = format!("mode: {}\n", cover.spec.mode);
+    let mut text = format!("mode: {}\n", cover.mode);
     for node in tests.iter().flat_map(|t| t.run.or(t.coverage)) {
         if let Some(profile) = view.profiles.get(&node) {
             text.extend(profile.lines().skip(1).map(|l| format!("{l}\n")));

@@ -4,13 +4,6 @@
 
 use super::Package;
 
-/// `-cover` as discovery needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CoverSpec {
-    /// set, count or atomic.
-    pub mode: String,
-}
-
 /// What a covered test main imports besides go list's test main: the
 /// coverage runtime its registration calls, and what the cover tool's
 /// testmain mode adds; atomic counters need sync/atomic.

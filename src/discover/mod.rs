@@ -88,6 +88,12 @@ pub fn test_main_of(import_path: &str) -> String {
     format!("{import_path}.test")
 }
 
+/// go list's name of `p` compiled for `tested`'s test binary:
+/// `p [tested.test]` (`p` with its internal tests when `p` is `tested`).
+pub fn test_variant_of(import_path: &str, tested: &str) -> String {
+    format!("{import_path} [{}]", test_main_of(tested))
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct Package {
@@ -275,8 +281,8 @@ pub struct Request<'a> {
     pub dirs: &'a BTreeSet<String>,
     /// `go list -test`: test variants and test mains too.
     pub test: bool,
-    /// `gobuildr test -cover`: the test mains register coverage.
-    pub cover: Option<&'a cover::CoverSpec>,
+    /// `gobuildr test -cover`: the test mains import the coverage runtime.
+    pub cover: bool,
 }
 
 /// The digest of everything `go list` reads from the workspace: every file
@@ -478,11 +484,8 @@ pub fn discover(req: &Request) -> Result<PackageGraph, DiscoverError> {
 }
 
 /// Reads each test main go list generated, and names it `_testmain.go`.
-fn with_testmains(
-    mut list: Vec<Package>,
-    cover: Option<&cover::CoverSpec>,
-) -> Result<Vec<Package>, DiscoverError> {
-    let all = cover.map(|_| list.clone()).unwrap_or_default();
+fn with_testmains(mut list: Vec<Package>, cover: bool) -> Result<Vec<Package>, DiscoverError> {
+    let all = if cover { list.clone() } else { Vec::new() };
     for p in list
         .iter_mut()
         .filter(|p| p.is_main() && p.import_path.ends_with(".test"))
@@ -494,7 +497,7 @@ fn with_testmains(
             platform: format!("the test main of {}", p.import_path),
             msg: format!("{file}: {e}"),
         })?;
-        if cover.is_some() {
+        if cover {
             cover::add_runtime(p, &all);
         }
         p.testmain = Some(text);
@@ -540,7 +543,7 @@ fn go_list(req: &Request) -> Result<Vec<Package>, DiscoverError> {
             format!("./{d}")
         }
     }));
-    if req.cover.is_some() {
+    if req.cover {
         cmd.args(cover::RUNTIME).arg(cover::COVDATA);
     }
     let out = crate::process::output(&mut cmd).map_err(|e| DiscoverError::Spawn {

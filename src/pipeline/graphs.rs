@@ -17,13 +17,13 @@ use crate::workspace::Workspace;
 
 /// Everything discovery needs but the platform and the tags.
 pub struct GraphSource<'s> {
-    settings: &'s Settings,
-    ws: Workspace,
-    config: Config,
-    cache: Cache,
-    toolchain: Toolchain,
-    flags: BuildFlags,
-    sel: Selection,
+    pub(super) settings: &'s Settings,
+    pub(super) ws: Workspace,
+    pub(super) config: Config,
+    pub(super) cache: Cache,
+    pub(super) toolchain: Toolchain,
+    pub(super) flags: BuildFlags,
+    pub(super) sel: Selection,
 }
 
 impl<'s> GraphSource<'s> {
@@ -32,6 +32,15 @@ impl<'s> GraphSource<'s> {
     pub fn open(settings: &'s Settings) -> Result<GraphSource<'s>, Failure> {
         let ws = Workspace::find(&settings.start_dir)?;
         let config = Config::load(&ws.root)?;
+        GraphSource::with(settings, ws, config)
+    }
+
+    /// The same, for a workspace and configuration already read.
+    pub(super) fn with(
+        settings: &'s Settings,
+        ws: Workspace,
+        config: Config,
+    ) -> Result<GraphSource<'s>, Failure> {
         let flags = flags::build_flags(settings, &config, &ws.root)?;
         let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
         let toolchain = locate_toolchain(settings, &ws, &config, &cache)?;

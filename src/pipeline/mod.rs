@@ -83,11 +83,16 @@ pub fn prepare(settings: &Settings, start: Instant) -> Result<Prepared, Failure>
     let mut phases = Phases::new(start);
     let ws = Workspace::find(&settings.start_dir)?;
     let config = Config::load(&ws.root)?;
-    let flags = flags::build_flags(settings, &config, &ws.root)?;
     let remote = remote::resolve(&settings.remote, &config.remote)?;
-    let cache = Cache::open(&settings.cache_dir)?.with_workspace_stats(&ws.root);
-    let toolchain = locate_toolchain(settings, &ws, &config, &cache)?;
-    let sel = select(settings, &ws, &config, &cache, &toolchain)?;
+    let GraphSource {
+        ws,
+        config,
+        cache,
+        toolchain,
+        flags,
+        sel,
+        ..
+    } = GraphSource::with(settings, ws, config)?;
     phases.end("workspace, toolchain and hashing");
     let graphs = discover_platforms(settings, &ws, &config, &cache, &toolchain, &flags, &sel)?;
     phases.end("discovery");
@@ -178,11 +183,7 @@ fn discover_platforms(
             flags,
             dirs: &dirs,
             test: settings.test.is_some(),
-            cover: settings
-                .test
-                .as_ref()
-                .and_then(|t| t.cover.as_ref())
-                .map(|c| &c.spec),
+            cover: settings.test.as_ref().is_some_and(|t| t.cover.is_some()),
         })
         .collect();
     if !vendored(ws) && requests.iter().any(|r| discover::cached(r).is_none()) {

@@ -71,7 +71,7 @@ impl Planner<'_> {
         }
         self.covered
             .contains_key(&pkg.import_path)
-            .then(|| opts.spec.mode.clone())
+            .then(|| opts.mode.clone())
     }
 
     /// Under -coverpkg, what each test run counts statements of besides
@@ -114,7 +114,7 @@ impl Planner<'_> {
         let tested = main.import_path.trim_end_matches(".test");
         let patterns: Vec<&str> = opts.pkgs.iter().map(|p| p.raw.as_str()).collect();
         let r = Registration {
-            mode: &opts.spec.mode,
+            mode: &opts.mode,
             covered: if patterns.is_empty() {
                 String::new()
             } else {
@@ -248,7 +248,7 @@ pub(super) fn selected(
         cover.pkgs.iter().any(|c| c.matcher.matches(p))
             && !p.go_files.is_empty()
             && p.import_path != "unsafe"
-            && !(cover.spec.mode == "atomic" && atomics.contains(&p.import_path.as_str()))
+            && !(cover.mode == "atomic" && atomics.contains(&p.import_path.as_str()))
     };
     let mut out = BTreeMap::new();
     for name in reached {

@@ -11,7 +11,7 @@ use petgraph::graph::NodeIndex;
 use super::action::output_input;
 use super::planner::Planner;
 use super::{Action, ActionKind, Input, Plan, PlanError, Root, Source, GOROOT, SB};
-use crate::discover::{test_main_of, Package, PackageGraph};
+use crate::discover::{test_main_of, test_variant_of, Package, PackageGraph};
 use crate::rules::Platform;
 
 /// Where the test binary is staged for its run.
@@ -44,7 +44,8 @@ pub struct TestOptions {
 /// `-cover`, `-covermode`, `-coverprofile`.
 #[derive(Debug, Clone)]
 pub struct CoverOptions {
-    pub spec: crate::discover::cover::CoverSpec,
+    /// set, count or atomic.
+    pub mode: String,
     /// Where the merged profile goes.
     pub profile: Option<std::path::PathBuf>,
     /// `-coverpkg`: what every test binary instruments (empty: each
@@ -154,14 +155,17 @@ pub(super) fn covered(
     roots: &[&Root],
     cover: Option<&CoverOptions>,
 ) -> BTreeMap<String, bool> {
-    if let Some(c) = cover.filter(|c| !c.pkgs.is_empty()) {
-        return super::cover::selected(graph, roots, c);
+    let Some(cover) = cover else {
+        return BTreeMap::new();
+    };
+    if !cover.pkgs.is_empty() {
+        return super::cover::selected(graph, roots, cover);
     }
     roots
         .iter()
         .map(|r| match r.import_path.strip_suffix(".test") {
             Some(p) => {
-                let variant = format!("{p} [{}]", test_main_of(p));
+                let variant = test_variant_of(p, p);
                 if graph.packages.contains_key(&variant) {
                     (variant, false)
                 } else {

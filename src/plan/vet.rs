@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::action::output_input;
 use super::planner::Planner;
 use super::{ActionKind, Input, PlanError, Source, GOROOT, SB, TOOLDIR};
-use crate::discover::{test_main_of, tool_path, Package};
+use crate::discover::{test_variant_of, tool_path, Package};
 use crate::rules::rules;
 
 /// The facts vet writes, and where an importer's vet finds them.
@@ -78,13 +78,13 @@ impl Planner<'_> {
             return Ok(Vec::new());
         }
         let graph = self.graph;
-        let main = test_main_of(package);
-        let internal = format!("{package} [{main}]");
+        let internal = test_variant_of(package, package);
         let ptest = graph
             .packages
             .get(&internal)
             .or(graph.packages.get(package));
-        let pxtest = graph.packages.get(&format!("{package}_test [{main}]"));
+        let external = test_variant_of(&format!("{package}_test"), package);
+        let pxtest = graph.packages.get(&external);
         let mut out = Vec::new();
         for pkg in ptest.into_iter().chain(pxtest) {
             if !pkg.go_files.is_empty() {
